@@ -1,0 +1,374 @@
+"""The scheme spec: its model, loading it from YAML, and cross-field validation.
+
+A scheme spec (``schemes/*.yaml``) is the single description of a local scheme:
+who commissions it, the financial year, the per-patient rate and how it splits
+into components (what the practice must do for each) and instalments (what
+releases each payment), the reporting milestones, the practice lead roles and
+signatories of the Section 7 form, the reconciliation rules and sessional rates.
+
+Loading reports *every* problem at once, each with the file, the YAML path and
+its line: pydantic's field errors (wrong type, unknown key, missing key) and the
+cross-field rules checked here (parts sum exactly to the rate, dates inside the
+financial year, ids unique and referenced ids defined).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from .errors import ProblemsFound, SchemeError
+from .money import Money, to_decimal
+from .yamlfile import YamlPath, load_yaml
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _exact(value: Any) -> Decimal:
+    # Refuses floats: the YAML loader already gives Decimals, so a float here
+    # means a caller built a spec in Python with a float literal.
+    return to_decimal(value)
+
+
+Rate = Annotated[Decimal, BeforeValidator(_exact), Field(ge=0)]
+Amount = Annotated[Decimal, BeforeValidator(_exact)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Source(_Strict):
+    """Where the spec's figures come from (a seed document) and whether any are illustrative."""
+
+    document: Text
+    reference: str | None = None
+    illustrative: bool = False
+    notes: list[Text] = []
+
+
+class Commissioner(_Strict):
+    name: Text
+    short_name: Text
+    code: str | None = Field(default=None, pattern=r"^[0-9A-Z]{3,5}$")
+    return_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    return_address: str | None = None
+
+
+class Obligation(_Strict):
+    """One obligation a component puts on the practice; ``items`` are its sub-points."""
+
+    text: Text
+    items: list[Text] = []
+
+    @classmethod
+    def _from_str(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+
+ObligationIn = Annotated[Obligation, BeforeValidator(Obligation._from_str)]
+
+
+class Component(_Strict):
+    id: Ident
+    title: Text
+    rate_per_patient: Rate
+    summary: Text
+    obligations: list[ObligationIn] = []
+
+
+class Instalment(_Strict):
+    """A payment; sized either per patient or as a share of the scheme rate (0.5 = half)."""
+
+    id: Ident
+    title: Text
+    rate_per_patient: Rate | None = None
+    share: Annotated[Decimal, BeforeValidator(_exact), Field(gt=0, le=1)] | None = None
+    trigger: Text
+    evidence: list[Ident] = Field(min_length=1)
+    due: date
+    due_basis: str | None = None
+
+
+class Milestone(_Strict):
+    id: Ident
+    title: Text
+    due: date
+    window_start: date | None = None
+    description: Text
+    due_basis: str | None = None
+
+
+class PerCapitaFunding(_Strict):
+    model: Literal["per_capita"]
+    rate_per_patient: Rate
+    components: list[Component] = Field(min_length=1)
+    instalments: list[Instalment] = Field(min_length=1)
+
+
+class LeadRole(_Strict):
+    id: Ident
+    title: Text
+
+
+SignatureField = Literal["name", "designation", "practice", "signature", "date"]
+
+
+class Signatory(_Strict):
+    party: Literal["practice", "commissioner"]
+    heading: Text
+    fields: list[SignatureField] = Field(min_length=1)
+
+
+class Reconciliation(_Strict):
+    """How money is adjusted when a practice does not deliver (seed 001 section 3.3)."""
+
+    missing_evidence: Literal["withhold"] = "withhold"
+    non_delivery: Literal["clawback", "none"] = "clawback"
+    proportional_payment: Literal["discretionary", "none"] = "discretionary"
+    adjustments_at: Literal["year_end", "in_year"] = "year_end"
+    text: list[Text] = []
+
+
+class SessionalRate(_Strict):
+    role: Text
+    rate: Amount
+    hours: Rate
+
+
+class WorkedExample(_Strict):
+    """The source document's own example, checked against our calculation on validate."""
+
+    list_size: int = Field(ge=0)
+    total: Amount
+    by_component: dict[Ident, Amount] = {}
+    by_instalment: dict[Ident, Amount] = {}
+    sessions: dict[Text, int] = {}
+
+
+class Budget(_Strict):
+    envelope: Amount
+    note: str | None = None
+
+
+class TermsSection(_Strict):
+    id: Ident
+    title: Text
+    paragraphs: list[Text] = Field(min_length=1)
+
+
+class Scheme(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+    title: Text
+    short_title: Text
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)*$")]
+    source: Source
+    commissioner: Commissioner
+    financial_year: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}/[0-9]{2}$")]
+    list_size_date: date
+    sign_up_deadline: date
+    background: list[Text] = []
+    introduction: list[Text] = []
+    funding: PerCapitaFunding
+    milestones: list[Milestone] = []
+    parties: list[Text] = Field(min_length=2)
+    accountability: Text | None = None
+    practice_leads: list[LeadRole] = []
+    signatories: list[Signatory] = Field(min_length=1)
+    reconciliation: Reconciliation = Reconciliation()
+    sessional_rates: list[SessionalRate] = []
+    terms: list[TermsSection] = []
+    worked_example: WorkedExample | None = None
+    budget: Budget | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        # ``version: 1`` and ``version: 1.2`` in YAML are numbers; keep their text.
+        return str(value) if isinstance(value, int | Decimal) else value
+
+    @property
+    def year_start(self) -> date:
+        return date(int(self.financial_year[:4]), 4, 1)
+
+    @property
+    def year_end(self) -> date:
+        return date(int(self.financial_year[:4]) + 1, 3, 31)
+
+    def instalment_rate(self, instalment: Instalment) -> Decimal:
+        """Per-patient rate of an instalment, whether the spec gives a rate or a share."""
+        if instalment.rate_per_patient is not None:
+            return instalment.rate_per_patient
+        return (instalment.share or Decimal(0)) * self.funding.rate_per_patient
+
+    @property
+    def components(self) -> list[Component]:
+        return self.funding.components
+
+    @property
+    def instalments(self) -> list[Instalment]:
+        return self.funding.instalments
+
+    @property
+    def rate_per_patient(self) -> Decimal:
+        return self.funding.rate_per_patient
+
+    @property
+    def budget_envelope(self) -> Money | None:
+        return Money(self.budget.envelope) if self.budget else None
+
+
+def cross_check(scheme: Scheme) -> list[tuple[YamlPath, str]]:
+    """Rules between fields that pydantic's per-field checks cannot see."""
+    problems: list[tuple[YamlPath, str]] = []
+    fy = scheme.financial_year
+    if int(fy[5:]) != (int(fy[:4]) + 1) % 100:
+        problems.append((("financial_year",), f"'{fy}' is not a financial year like 2017/18"))
+        return problems  # the date checks below need a valid year
+    funding = scheme.funding
+    for i, inst in enumerate(funding.instalments):
+        if (inst.rate_per_patient is None) == (inst.share is None):
+            problems.append((("funding", "instalments", i), "give exactly one of rate_per_patient or share"))
+    if problems:
+        return problems
+    for name in ("components", "instalments"):
+        parts = getattr(funding, name)
+        rates = [scheme.instalment_rate(p) if name == "instalments" else p.rate_per_patient for p in parts]
+        part_sum = sum(rates, Decimal(0))
+        if part_sum != funding.rate_per_patient:
+            detail = " + ".join(f"{r}" for r in rates)
+            problems.append(
+                (
+                    ("funding", name),
+                    f"{name} rates sum to £{part_sum} per patient ({detail}) "
+                    f"but the scheme rate is £{funding.rate_per_patient}; they must be equal",
+                )
+            )
+        problems += _unique_ids(parts, ("funding", name))
+    problems += _unique_ids(scheme.milestones, ("milestones",))
+    problems += _unique_ids(scheme.practice_leads, ("practice_leads",))
+    problems += _unique_ids(scheme.terms, ("terms",))
+
+    def inside(loc: YamlPath, value: date | None, what: str) -> None:
+        if value is not None and not scheme.year_start <= value <= scheme.year_end:
+            problems.append(
+                (
+                    loc,
+                    f"{what} {value.isoformat()} is outside the financial year {fy} "
+                    f"({scheme.year_start.isoformat()} to {scheme.year_end.isoformat()})",
+                )
+            )
+
+    inside(("list_size_date",), scheme.list_size_date, "list-size date")
+    inside(("sign_up_deadline",), scheme.sign_up_deadline, "sign-up deadline")
+    for i, m in enumerate(scheme.milestones):
+        inside(("milestones", i, "due"), m.due, f"milestone '{m.id}' due date")
+        inside(("milestones", i, "window_start"), m.window_start, f"milestone '{m.id}' start")
+        if m.window_start and m.window_start > m.due:
+            problems.append((("milestones", i, "window_start"), "window starts after it is due"))
+    milestone_ids = {m.id for m in scheme.milestones}
+    for i, inst in enumerate(funding.instalments):
+        inside(("funding", "instalments", i, "due"), inst.due, f"instalment '{inst.id}' due date")
+        for j, ev in enumerate(inst.evidence):
+            if ev not in milestone_ids:
+                problems.append(
+                    (
+                        ("funding", "instalments", i, "evidence", j),
+                        f"evidence '{ev}' is not a milestone id; "
+                        f"known: {', '.join(sorted(milestone_ids)) or 'none'}",
+                    )
+                )
+    ex = scheme.worked_example
+    if ex:
+        for key, ids, where in (
+            ("by_component", {c.id for c in funding.components}, "component"),
+            ("by_instalment", {i.id for i in funding.instalments}, "instalment"),
+        ):
+            for name in getattr(ex, key):
+                if name not in ids:
+                    problems.append((("worked_example", key, name), f"'{name}' is not a {where} id"))
+        roles = {r.role for r in scheme.sessional_rates}
+        for role in ex.sessions:
+            if role not in roles:
+                problems.append(
+                    (("worked_example", "sessions", role), f"'{role}' is not a sessional rate role")
+                )
+    return problems
+
+
+def _unique_ids(items: list[Any], loc: YamlPath) -> list[tuple[YamlPath, str]]:
+    seen: dict[str, int] = {}
+    problems: list[tuple[YamlPath, str]] = []
+    for i, item in enumerate(items):
+        if item.id in seen:
+            problems.append(
+                ((*loc, i, "id"), f"id '{item.id}' is used twice (first at item {seen[item.id]})")
+            )
+        seen.setdefault(item.id, i)
+    return problems
+
+
+def _pydantic_message(err: Any) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (not part of the scheme spec; check the spelling)"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    return re.sub(r"^Value error, ", "", msg)
+
+
+SchemeCheck = Callable[[Scheme], list[tuple[YamlPath, str]]]
+
+
+def load_scheme(path: str | Path, checks: Sequence[SchemeCheck] = ()) -> Scheme:
+    """Load and validate a scheme spec, raising ``ProblemsFound`` with every problem.
+
+    ``checks`` are further rules from higher layers (e.g. the worked example
+    against the payment calculation) whose problems get file and line too.
+    """
+    path = Path(path)
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise SchemeError("a scheme spec must be a YAML mapping of keys to values", path=path)
+
+    def error(loc: YamlPath, message: str) -> SchemeError:
+        return SchemeError(
+            message,
+            path=path,
+            line=doc.line_of(loc),
+            field=".".join(str(p) for p in loc) or None,
+        )
+
+    try:
+        scheme = Scheme.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            # Drop pydantic's tagged-union/validator markers so the path is the YAML path.
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            problems.append(error(loc, _pydantic_message(err)))
+        raise ProblemsFound(
+            problems, summary=f"{path}: {len(problems)} problem(s) in the scheme spec"
+        ) from exc
+    cross = [error(loc, msg) for loc, msg in cross_check(scheme)]
+    if not cross:
+        cross = [error(loc, msg) for check in checks for loc, msg in check(scheme)]
+    if cross:
+        raise ProblemsFound(cross, summary=f"{path}: {len(cross)} problem(s) in the scheme spec")
+    return scheme
