@@ -1,0 +1,283 @@
+"""The records store: SQLAlchemy Core over SQLite by default, any SQLAlchemy URL for a team.
+
+It owns the database schema and every read/write of it. So far it holds the
+**issued register** — each issued document (its id, scheme and version, practice,
+kind, the issued terms and their digest, the practice data it was made from) and
+the files rendered for it (format, path, sha256, template sha256). Returns are
+checked against this register.
+
+The schema is created on first use and versioned in the ``meta`` table
+(``schema_version``) so that a later release can migrate it. Registering is
+idempotent: issuing the same document with the same terms again changes nothing
+but the file rows; issuing it with different terms keeps the old terms in
+``issue_events`` (nothing is lost) and makes the new ones current.
+
+URLs: ``sqlite:///agreementgen.db`` (the default, a file in the current folder),
+``sqlite:////abs/path.db``, or ``postgresql+psycopg://user:pass@host/db`` for a
+shared team database (install the driver, e.g. ``pip install psycopg``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import RecordsError
+
+SCHEMA_VERSION = 1
+DEFAULT_URL = "sqlite:///agreementgen.db"
+URL_ENV = "AGREEMENTGEN_DB"
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+issued = Table(
+    "issued",
+    metadata,
+    Column("doc_id", String(200), primary_key=True),
+    Column("scheme_id", String(64), nullable=False, index=True),
+    Column("scheme_version", String(32), nullable=False),
+    Column("practice_code", String(16), nullable=False, index=True),
+    Column("practice_name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("terms_json", Text, nullable=False),
+    Column("terms_digest", String(80), nullable=False),
+    Column("practice_json", Text, nullable=False),
+    Column("first_issued_at", String(32), nullable=False),
+    Column("last_issued_at", String(32), nullable=False),
+)
+
+issued_files = Table(
+    "issued_files",
+    metadata,
+    Column("doc_id", String(200), primary_key=True),
+    Column("format", String(8), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("template_sha256", String(64), nullable=False),
+)
+
+issue_events = Table(
+    "issue_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("doc_id", String(200), nullable=False, index=True),
+    Column("terms_digest", String(80), nullable=False),
+    Column("terms_json", Text, nullable=False),
+    Column("issued_at", String(32), nullable=False),
+)
+
+
+def default_url() -> str:
+    return os.environ.get(URL_ENV) or DEFAULT_URL
+
+
+@dataclass(frozen=True)
+class IssuedFile:
+    format: str
+    path: str
+    sha256: str
+    template_sha256: str
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    doc_id: str
+    scheme_id: str
+    scheme_version: str
+    practice_code: str
+    practice_name: str
+    kind: str
+    terms: dict[str, str]
+    terms_digest: str
+    practice: dict[str, Any]
+    files: tuple[IssuedFile, ...] = ()
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+class Records:
+    """A handle on the records database; create with ``Records.open(url)``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Records:
+        url = url or default_url()
+        try:
+            engine = create_engine(url, future=True)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+            metadata.create_all(engine)
+            with engine.begin() as conn:
+                found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+                if found is None:
+                    conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                elif int(found) > SCHEMA_VERSION:
+                    raise RecordsError(
+                        f"the database has schema version {found}, newer than this agreementgen "
+                        f"understands ({SCHEMA_VERSION}); upgrade agreementgen",
+                        path=_safe(url),
+                    )
+        except SQLAlchemyError as exc:
+            raise RecordsError(f"cannot open the records database: {exc.__class__.__name__}: {exc}",
+                               path=_safe(url)) from exc  # fmt: skip
+        return cls(engine)
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise RecordsError(f"records database error: {exc}", path=_safe(str(self.engine.url))) from exc
+
+    def schema_version(self) -> int:
+        with self._begin() as conn:
+            return int(conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar_one())
+
+    def register_issued(self, documents: Iterable[IssuedDocument]) -> int:
+        """Record issued documents and their files in one transaction; returns how many changed terms."""
+        changed = 0
+        now = _now()
+        with self._begin() as conn:
+            for doc in documents:
+                terms_json = json.dumps(doc.terms, sort_keys=True, ensure_ascii=False)
+                current = conn.execute(
+                    select(issued.c.terms_digest).where(issued.c.doc_id == doc.doc_id)
+                ).scalar()
+                values = {
+                    "scheme_id": doc.scheme_id,
+                    "scheme_version": doc.scheme_version,
+                    "practice_code": doc.practice_code,
+                    "practice_name": doc.practice_name,
+                    "kind": doc.kind,
+                    "terms_json": terms_json,
+                    "terms_digest": doc.terms_digest,
+                    "practice_json": json.dumps(doc.practice, sort_keys=True, ensure_ascii=False),
+                    "last_issued_at": now,
+                }
+                if current is None:
+                    conn.execute(insert(issued).values(doc_id=doc.doc_id, first_issued_at=now, **values))
+                else:
+                    conn.execute(update(issued).where(issued.c.doc_id == doc.doc_id).values(**values))
+                if current != doc.terms_digest:
+                    changed += current is not None
+                    conn.execute(
+                        insert(issue_events).values(
+                            doc_id=doc.doc_id,
+                            terms_digest=doc.terms_digest,
+                            terms_json=terms_json,
+                            issued_at=now,
+                        )
+                    )
+                for f in doc.files:
+                    conn.execute(
+                        issued_files.delete().where(
+                            (issued_files.c.doc_id == doc.doc_id) & (issued_files.c.format == f.format)
+                        )
+                    )
+                    conn.execute(
+                        insert(issued_files).values(
+                            doc_id=doc.doc_id,
+                            format=f.format,
+                            path=f.path,
+                            sha256=f.sha256,
+                            template_sha256=f.template_sha256,
+                        )
+                    )
+        return changed
+
+    def issued_document(self, doc_id: str) -> IssuedDocument | None:
+        with self._begin() as conn:
+            row = conn.execute(select(issued).where(issued.c.doc_id == doc_id)).mappings().first()
+            if row is None:
+                return None
+            files = conn.execute(
+                select(issued_files).where(issued_files.c.doc_id == doc_id).order_by(issued_files.c.format)
+            ).mappings()
+            return _document(
+                row, [IssuedFile(f["format"], f["path"], f["sha256"], f["template_sha256"]) for f in files]
+            )
+
+    def issued_documents(self, scheme_id: str | None = None) -> list[IssuedDocument]:
+        query = select(issued).order_by(issued.c.practice_code, issued.c.kind)
+        if scheme_id:
+            query = query.where(issued.c.scheme_id == scheme_id)
+        with self._begin() as conn:
+            return [_document(row, []) for row in conn.execute(query).mappings()]
+
+    def issue_history(self, doc_id: str) -> list[tuple[str, str]]:
+        """(terms digest, issued at) for every distinct issue of a document, oldest first."""
+        with self._begin() as conn:
+            rows = conn.execute(
+                select(issue_events.c.terms_digest, issue_events.c.issued_at)
+                .where(issue_events.c.doc_id == doc_id)
+                .order_by(issue_events.c.id)
+            )
+            return [(r[0], r[1]) for r in rows]
+
+
+def _document(row: Any, files: list[IssuedFile]) -> IssuedDocument:
+    return IssuedDocument(
+        doc_id=row["doc_id"],
+        scheme_id=row["scheme_id"],
+        scheme_version=row["scheme_version"],
+        practice_code=row["practice_code"],
+        practice_name=row["practice_name"],
+        kind=row["kind"],
+        terms=json.loads(row["terms_json"]),
+        terms_digest=row["terms_digest"],
+        practice=json.loads(row["practice_json"]),
+        files=tuple(files),
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (status) run while a bulk run or an ingest writes; the busy
+    # timeout makes concurrent writers wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url

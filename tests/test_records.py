@@ -1,0 +1,76 @@
+"""The records store on a real SQLite file: the issued register, idempotent and lossless."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agreementgen.errors import RecordsError
+from agreementgen.records import SCHEMA_VERSION, IssuedDocument, IssuedFile, Records
+
+
+def doc(list_size: str = "5,800", total: str = "£11,600.00") -> IssuedDocument:
+    return IssuedDocument(
+        doc_id="cpccg-qef-2017-18:v1:D81001:section7",
+        scheme_id="cpccg-qef-2017-18",
+        scheme_version="1",
+        practice_code="D81001",
+        practice_name="Meddygfa'r Llan & Café",
+        kind="section7",
+        terms={"term_list_size": list_size, "term_total": total},
+        terms_digest=f"sha256:{list_size}{total}",
+        practice={"code": "D81001", "list_size": 5800},
+        files=(IssuedFile("pdf", "D81001/section7.pdf", "a" * 64, "b" * 64),),
+    )
+
+
+def test_a_new_database_is_created_with_its_schema_version(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    records = Records.open(url)
+    assert records.schema_version() == SCHEMA_VERSION
+    conn = sqlite3.connect(tmp_path / "records.db")
+    tables = {r[0] for r in conn.execute("select name from sqlite_master")}
+    assert {"meta", "issued", "issued_files", "issue_events"} <= tables
+
+
+def test_an_issued_document_round_trips(tmp_path: Path):
+    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+    records.register_issued([doc()])
+    back = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
+    assert back is not None
+    assert back.practice_name == "Meddygfa'r Llan & Café"
+    assert back.terms == {"term_list_size": "5,800", "term_total": "£11,600.00"}
+    assert back.files == (IssuedFile("pdf", "D81001/section7.pdf", "a" * 64, "b" * 64),)
+    assert records.issued_document("nope") is None
+
+
+def test_registering_the_same_terms_twice_changes_nothing(tmp_path: Path):
+    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+    assert records.register_issued([doc()]) == 0
+    assert records.register_issued([doc()]) == 0
+    assert len(records.issued_documents()) == 1
+    assert len(records.issue_history("cpccg-qef-2017-18:v1:D81001:section7")) == 1
+
+
+def test_reissuing_with_new_terms_keeps_the_old_ones(tmp_path: Path):
+    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+    records.register_issued([doc()])
+    assert records.register_issued([doc("6,000", "£12,000.00")]) == 1
+    current = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
+    assert current is not None and current.terms["term_total"] == "£12,000.00"
+    history = records.issue_history("cpccg-qef-2017-18:v1:D81001:section7")
+    assert [digest for digest, _ in history] == ["sha256:5,800£11,600.00", "sha256:6,000£12,000.00"]
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path):
+    path = tmp_path / "r.db"
+    Records.open(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        conn.execute("update meta set value = '99' where key = 'schema_version'")
+    with pytest.raises(RecordsError, match="schema version 99, newer than"):
+        Records.open(f"sqlite:///{path}")
+
+
+def test_an_unopenable_database_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(RecordsError, match="cannot open the records database"):
+        Records.open(f"sqlite:///{tmp_path / 'missing-folder' / 'r.db'}")
