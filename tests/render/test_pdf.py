@@ -1,0 +1,500 @@
+"""The Section 7 agreement as a native PDF: rendered, reopened, checked, filled, signed.
+
+Every test renders real documents with ``render_section7`` from the bundled C&P data and
+reads them back with pypdf; qpdf checks the files; pdftk and PyPDFForm (independent
+fillers) fill the form; pyHanko signs the signature field and validates the signature.
+Nothing is mocked.
+"""
+
+import dataclasses
+import datetime
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+import qrcode
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
+
+from agreementgen.context import build_context
+from agreementgen.errors import RenderError
+from agreementgen.render import pdf
+from agreementgen.render.pdf_section7 import render_section7
+from agreementgen.validation import load_inputs
+from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, in_ci
+
+INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
+SCHEME = INPUTS.scheme
+LENSFIELD = INPUTS.data.by_code()["D81001"]
+HOSTILE_NAME = 'O\'Brien & Partners <Ŵyn> "Café" {{ 7*7 }} {% for %}'
+LONG_NAME = (
+    "The Ŵyn Ŷstrad & Llanfair Pwllgwyngyll Family Health Centre, incorporating the Old Rectory Surgery, "
+    "the Market Square Branch Surgery and the Riverside Community Practice (O'Neill, Café & Partners) Ltd"
+)
+TERMS_READ_ONLY = 1  # field flag bit 1
+HIDDEN = 2  # annotation flag bit 2
+FILLED = {
+    "lead_gp_clinical_representative": "Dr Siân Ŵyn-Ôwen",
+    "lead_management_representative": "Jo Bloggs",
+    "lead_gp_referral_lead": "Dr A Patel",
+    "lead_gp_prescribing_lead": "Dr B Okafor",
+    "practice_signatory_name": "Dr Siân Ôwen",
+    "practice_signatory_designation": "Senior Partner",
+    "practice_signature": "S. Ôwen",
+    "practice_signature_date": "15 May 2017",
+}
+
+
+def section7_context(practice=LENSFIELD):
+    return build_context(SCHEME, practice, "section7", "Section 7 sign-up agreement")
+
+
+@pytest.fixture(scope="module")
+def lensfield() -> bytes:
+    return render_section7(section7_context())
+
+
+# --- reading a rendered PDF the way a returns clerk's tools would --------------------------------
+
+
+def field_values(data: bytes) -> dict[str, str | None]:
+    return {name: f.get("/V") for name, f in (PdfReader(io.BytesIO(data)).get_fields() or {}).items()}
+
+
+def widgets(data: bytes) -> dict[str, tuple[int, dict]]:
+    """Every field widget by name: (page number from 1, the annotation dictionary)."""
+    found = {}
+    for number, page in enumerate(PdfReader(io.BytesIO(data)).pages, start=1):
+        for annotation in page.get("/Annots") or []:
+            widget = annotation.get_object()
+            found[widget["/T"]] = (number, widget)
+    return found
+
+
+def text_of(data: bytes) -> str:
+    """All the text, whitespace normalised (long names wrap over lines)."""
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if in_ci():
+            pytest.fail(f"{tool} is not installed; CI must have it")
+        pytest.skip(f"{tool} is not installed: cannot run this check")
+    return path
+
+
+# --- the issued terms ----------------------------------------------------------------------------
+
+
+def test_it_prefills_the_practice_figures_as_form_fields(lensfield):
+    values = field_values(lensfield)
+    assert values["term_total"] == "£25,462.00"
+    assert values["term_list_size"] == "12,731"
+    assert values["term_list_size_date"] == "1 January 2021"
+    assert values["term_rate_per_patient"] == "£2.00"
+    assert values["term_component_engagement"] == "£6,365.50"
+    assert values["term_component_demand_management"] == "£12,731.00"
+    assert values["term_component_medicines_optimisation"] == "£6,365.50"
+    assert values["term_instalment_first"] == "£12,731.00"
+    assert values["term_instalment_first_due"] == "31 July 2017"
+    assert values["term_instalment_second"] == "£6,365.50"
+    assert values["term_instalment_second_due"] == "30 September 2017"
+    assert values["term_instalment_third"] == "£6,365.50"
+    assert values["term_instalment_third_due"] == "31 March 2018"
+    assert values["term_sign_up_deadline"] == "31 May 2017"
+    assert values["term_scheme"] == "cpccg-qef-2017-18 v1"
+    assert values["term_practice_code"] == "D81001"
+
+
+def test_every_issued_term_is_a_field_named_by_its_key(lensfield):
+    terms = section7_context()["terms"]
+    values = field_values(lensfield)
+    assert {tag: values.get(tag) for tag in terms} == terms
+
+
+def test_issued_terms_are_read_only_and_the_fillable_fields_are_not(lensfield):
+    fields = PdfReader(io.BytesIO(lensfield)).get_fields()
+    context = section7_context()
+    for tag in context["terms"]:
+        assert fields[tag]["/Ff"] & TERMS_READ_ONLY, tag
+    for spec in context["form"]["fields"]:
+        assert not fields[spec["tag"]].get("/Ff", 0) & TERMS_READ_ONLY, spec["tag"]
+
+
+def test_the_document_id_is_a_hidden_read_only_field(lensfield):
+    number, widget = widgets(lensfield)["doc_id"]
+    assert widget["/V"] == section7_context()["document"]["id"] == "cpccg-qef-2017-18:v1:D81001:section7"
+    assert widget["/F"] & HIDDEN
+    assert widget["/Ff"] & TERMS_READ_ONLY
+    assert number == 1
+
+
+def test_the_document_id_is_in_the_metadata(lensfield):
+    context = section7_context()
+    doc_id = context["document"]["id"]
+    info = PdfReader(io.BytesIO(lensfield)).metadata
+    assert doc_id in info["/Title"]
+    assert doc_id in info["/Subject"]
+    assert doc_id in info["/Keywords"]
+    assert info["/AgreementgenDocumentId"] == doc_id
+    assert info["/AgreementgenTermsDigest"] == context["document"]["terms_digest"]
+    assert info["/Author"] == "Cambridgeshire & Peterborough CCG"
+
+
+# --- the fields a practice fills in --------------------------------------------------------------
+
+
+def test_every_fillable_field_is_in_the_form_and_empty(lensfield):
+    values = field_values(lensfield)
+    tags = [spec["tag"] for spec in section7_context()["form"]["fields"]]
+    assert tags == [
+        "lead_gp_clinical_representative",
+        "lead_management_representative",
+        "lead_gp_referral_lead",
+        "lead_gp_prescribing_lead",
+        "practice_signatory_name",
+        "practice_signatory_designation",
+        "practice_signature",
+        "practice_signature_date",
+        "commissioner_signatory_name",
+        "commissioner_signatory_designation",
+        "commissioner_signature",
+        "commissioner_signature_date",
+    ]
+    assert {tag: values[tag] for tag in tags} == dict.fromkeys(tags, "")
+
+
+def test_named_leads_are_prefilled_when_the_form_font_can_show_them(tmp_path):
+    tricky = r"Dr (Jo) \ Smith ] >> /V (x) {page}"
+    practice = dataclasses.replace(
+        LENSFIELD,
+        leads=(
+            ("gp_clinical_representative", "Dr Siân Ŵyn"),
+            ("management_representative", "Łukasz Żak"),
+            ("gp_prescribing_lead", tricky),
+        ),
+    )
+    data = render_section7(section7_context(practice))
+    values = field_values(data)
+    assert values["lead_gp_clinical_representative"] == "Dr Siân Ŵyn"
+    assert values["lead_management_representative"] == ""  # Ł: the form font cannot show it, so not prefilled
+    assert values["lead_gp_referral_lead"] == ""
+    assert values["lead_gp_prescribing_lead"] == tricky  # PDF string syntax in a value stays text
+    if shutil.which("qpdf"):
+        (tmp_path / "leads.pdf").write_bytes(data)
+        assert (
+            subprocess.run(["qpdf", "--check", str(tmp_path / "leads.pdf")], capture_output=True).returncode
+            == 0
+        )
+
+
+def test_it_has_a_digital_signature_field_in_the_practice_signature_block(lensfield):
+    placed = widgets(lensfield)
+    page, signature = placed["practice_digital_signature"]
+    assert signature["/FT"] == "/Sig"
+    assert "/V" not in signature  # not signed yet
+    assert page == placed["practice_signature"][0] == len(PdfReader(io.BytesIO(lensfield)).pages)
+    top = float(signature["/Rect"][3])
+    assert float(placed["practice_signature"][1]["/Rect"][1]) > top  # below the typed signature
+    assert float(placed["commissioner_signatory_name"][1]["/Rect"][3]) < float(signature["/Rect"][1])
+
+
+def test_no_two_fields_overlap_and_all_sit_inside_the_page_margins(lensfield):
+    by_page: dict[int, list[tuple[str, list[float]]]] = {}
+    for name, (page, widget) in widgets(lensfield).items():
+        by_page.setdefault(page, []).append((name, [float(v) for v in widget["/Rect"]]))
+    for page, placed in by_page.items():
+        for name, (x0, y0, x1, y1) in placed:
+            assert pdf.MARGIN_LEFT - 0.01 <= x0 < x1 <= pdf.PAGE_WIDTH - pdf.MARGIN_RIGHT + 0.01, name
+            assert pdf.MARGIN_BOTTOM - 0.01 <= y0 < y1 <= pdf.PAGE_HEIGHT, name
+        for i, (a, ra) in enumerate(placed):
+            for b, rb in placed[i + 1 :]:
+                apart = ra[2] <= rb[0] or rb[2] <= ra[0] or ra[3] <= rb[1] or rb[3] <= ra[1]
+                assert apart, f"{a} overlaps {b} on page {page}"
+
+
+# --- the printed text --------------------------------------------------------------------------
+
+
+def test_text_extraction_finds_the_practice_and_its_figures(lensfield):
+    text = text_of(lensfield)
+    for expected in [
+        "Primary Care Quality & Engagement Framework 2017/18",
+        "Section 7 — Sign-up agreement",
+        "LENSFIELD MEDICAL PRACTICE",
+        "48 LENSFIELD ROAD, CAMBRIDGE",
+        "Cambridgeshire & Peterborough CCG (ODS code 06H)",
+        "12,731",
+        "1 January 2021",
+        "£6,365.50",
+        "£12,731.00",
+        "£25,462.00",
+        "30 September 2017",
+        "capccg.enhancedservices@nhs.net",
+        "3 What the practice will do",
+        "Prescribing Leads Meetings",
+        "4 Reporting timetable",
+        "5 Payment reconciliation",
+        "one month's written notice",
+        "Practice GP Prescribing Lead",
+        "Signed on behalf of Member Practice",
+        "Signed on behalf of Cambridgeshire & Peterborough CCG",
+    ]:
+        assert expected in text, expected
+
+
+def test_every_page_has_page_x_of_y_the_reference_and_the_document_id(lensfield):
+    reader = PdfReader(io.BytesIO(lensfield))
+    total = len(reader.pages)
+    assert total == 4
+    for number, page in enumerate(reader.pages, start=1):
+        text = " ".join(page.extract_text().split())
+        assert f"Page {number} of {total}" in text
+        assert "Document reference: cpccg-qef-2017-18 v1 · D81001 · section7" in text
+        assert "Document id: cpccg-qef-2017-18:v1:D81001:section7" in text
+
+
+@pytest.mark.parametrize(
+    "name", [HOSTILE_NAME, LONG_NAME], ids=["markup-and-template-syntax", "200-characters"]
+)
+def test_practice_names_print_literally(name):
+    assert len(LONG_NAME) == 200
+    practice = dataclasses.replace(LENSFIELD, name=name)
+    data = render_section7(section7_context(practice))
+    text = text_of(data)
+    assert text.count(name) == 3  # the parties table, the parties paragraph, the signature block
+    assert len(PdfReader(io.BytesIO(data)).pages) == 4  # a long name pushes nothing off its page
+
+
+def test_text_is_in_the_embedded_fonts_which_ship_with_their_licence(lensfield):
+    fonts = set()
+    for page in PdfReader(io.BytesIO(lensfield)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if font["/Subtype"] == "/TrueType":
+                assert "/FontFile2" in font["/FontDescriptor"]
+                fonts.add(font["/BaseFont"].split("+")[1])
+    assert fonts == {"LiberationSans", "LiberationSans-Bold"}
+    folder = ROOT / "src" / "agreementgen" / "fonts"
+    assert (folder / "LiberationSans-Regular.ttf").stat().st_size > 100_000
+    assert (folder / "LiberationSans-Bold.ttf").stat().st_size > 100_000
+    assert "SIL OPEN FONT LICENSE Version 1.1" in (folder / "LICENSE-LiberationSans.txt").read_text()
+
+
+# --- the QR code ---------------------------------------------------------------------------------
+
+
+def qr_matrix_drawn(data: bytes) -> list[list[bool]]:
+    """The QR code as drawn in the footer of page 1, read back from its rectangles."""
+    reader = PdfReader(io.BytesIO(data))
+    for xobject in reader.pages[0]["/Resources"]["/XObject"].values():
+        operations = ContentStream(xobject.get_object(), reader).operations
+        rects = [tuple(float(v) for v in operands) for operands, op in operations if op == b"re"]
+        if len(rects) > 50:  # the footer's QR code: one rectangle per run of dark modules
+            break
+    else:
+        raise AssertionError("no QR code in the footer")
+    unit = rects[0][3]
+    left = min(r[0] for r in rects)
+    top = max(r[1] for r in rects) + unit
+    size = round((top - min(r[1] for r in rects)) / unit)
+    matrix = [[False] * size for _ in range(size)]
+    for x, y, width, _ in rects:
+        row = round((top - y) / unit) - 1
+        first = round((x - left) / unit)
+        for column in range(first, first + round(width / unit)):
+            matrix[row][column] = True
+    return matrix
+
+
+def test_the_qr_code_encodes_the_document_id(lensfield, tmp_path):
+    doc_id = section7_context()["document"]["id"]
+    # python-qrcode, an encoder independent of reportlab's, gives the same modules.
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, mask_pattern=pdf.QR_MASK, border=0
+    )
+    code.add_data(doc_id.encode("utf-8"), optimize=0)
+    code.make(fit=True)
+    assert qr_matrix_drawn(lensfield) == code.get_matrix()
+    zbarimg, pdftoppm = shutil.which("zbarimg"), shutil.which("pdftoppm")
+    if zbarimg and pdftoppm:  # and a scanner reads it from a 150 dpi image of the printed page
+        (tmp_path / "a.pdf").write_bytes(lensfield)
+        subprocess.run(
+            [pdftoppm, "-png", "-gray", "-r", "150", "-f", "4", "-l", "4", "a.pdf", "p"],
+            cwd=tmp_path,
+            check=True,
+        )
+        read = subprocess.run(
+            [zbarimg, "-q", "--raw", "p-4.png"], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert read.stdout.strip() == doc_id
+
+
+# --- the file itself -----------------------------------------------------------------------------
+
+
+def test_qpdf_finds_no_problem(lensfield, tmp_path):
+    qpdf = require("qpdf")
+    path = tmp_path / "D81001.pdf"
+    path.write_bytes(lensfield)
+    result = subprocess.run([qpdf, "--check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No syntax or stream encoding errors found" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_the_same_context_gives_the_same_bytes_whatever_was_rendered_before(lensfield):
+    assert render_section7(section7_context()) == lensfield
+    render_section7(section7_context(dataclasses.replace(LENSFIELD, name="Ŵyn Ŷstrad ‘Œuvre’ — Ā")))
+    render_section7(section7_context(INPUTS.data.by_code()["Y00486"]))
+    assert render_section7(section7_context()) == lensfield
+    pdf.clear_caches()  # a fresh process: nothing laid out, drawn or embedded yet
+    assert render_section7(section7_context()) == lensfield
+
+
+def test_a_broken_context_is_a_render_error():
+    context = section7_context()
+    del context["terms"]["term_total"]
+    with pytest.raises(RenderError, match="term_total"):
+        render_section7(context)
+    with pytest.raises(RenderError, match=re.escape("build it with agreementgen.context.build_context")):
+        render_section7({})
+
+
+# --- independent fillers and a digital signature -------------------------------------------------
+
+
+def xfdf(values: dict[str, str]) -> bytes:
+    fields = "".join(
+        f'<field name="{escape(k)}"><value>{escape(v)}</value></field>' for k, v in values.items()
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<xfdf xmlns="http://ns.adobe.com/xfdf/" xml:space="preserve"><fields>{fields}</fields></xfdf>'
+    ).encode()
+
+
+def test_pdftk_fills_the_form_and_pypdf_reads_it_back(lensfield, tmp_path):
+    pdftk = require("pdftk")
+    (tmp_path / "in.pdf").write_bytes(lensfield)
+    (tmp_path / "data.xfdf").write_bytes(xfdf(FILLED))
+    result = subprocess.run(
+        [pdftk, "in.pdf", "fill_form", "data.xfdf", "output", "out.pdf"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    values = field_values((tmp_path / "out.pdf").read_bytes())
+    assert {tag: values[tag] for tag in FILLED} == FILLED
+    assert values["term_total"] == "£25,462.00"
+    assert values["doc_id"] == "cpccg-qef-2017-18:v1:D81001:section7"
+
+
+def test_pypdfform_fills_the_form_and_pypdf_reads_it_back(lensfield):
+    from PyPDFForm import PdfWrapper
+
+    filled = PdfWrapper(lensfield).fill(FILLED).read()
+    values = field_values(filled)
+    assert {tag: values[tag] for tag in FILLED} == FILLED
+    assert values["term_list_size"] == "12,731"
+    assert values["doc_id"] == "cpccg-qef-2017-18:v1:D81001:section7"
+
+
+def self_signed_certificate():
+    from asn1crypto import keys, x509
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "Dr Siân Ôwen (test practice signatory)")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        cx509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(cx509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(cx509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            cx509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    der_key = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (
+        x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
+        keys.PrivateKeyInfo.load(der_key),
+    )
+
+
+def test_pyhanko_signs_the_signature_field_and_the_signature_validates(lensfield):
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import signers
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+    from PyPDFForm import PdfWrapper
+
+    filled = PdfWrapper(lensfield).fill(FILLED).read()
+    certificate, key = self_signed_certificate()
+    signer = signers.SimpleSigner(signing_cert=certificate, signing_key=key, cert_registry=None)
+    meta = signers.PdfSignatureMetadata(field_name="practice_digital_signature", reason="Section 7 sign-up")
+    signed = signers.PdfSigner(meta, signer=signer).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(filled)))
+    data = signed.getvalue()
+
+    reader = PdfFileReader(io.BytesIO(data))
+    assert [s.field_name for s in reader.embedded_signatures] == ["practice_digital_signature"]
+    status = validate_pdf_signature(
+        reader.embedded_signatures[0], ValidationContext(trust_roots=[certificate], allow_fetching=False)
+    )
+    assert status.intact and status.valid and status.trusted
+    assert status.coverage.name == "ENTIRE_FILE"
+    values = field_values(data)
+    assert values["practice_signatory_name"] == "Dr Siân Ôwen"
+    assert values["term_total"] == "£25,462.00"
+
+
+# --- what a bulk run can afford ------------------------------------------------------------------
+
+
+def test_the_page_furniture_is_drawn_once_per_document(lensfield):
+    """The footer (with its QR code) and the header are forms used on every page, not redrawn."""
+    reader = PdfReader(io.BytesIO(lensfield))
+    names = [sorted(page["/Resources"]["/XObject"]) for page in reader.pages]
+    assert all(len(n) >= 2 for n in names)
+    shared = set.intersection(*(set(n) for n in names))
+    assert len(shared) >= 2  # the footer and the page count
+    assert re.search(rb"/Filter \[ */ASCII85Decode", lensfield) is None  # Flate only
+
+
+def test_output_is_a_reasonable_size(lensfield):
+    assert 40_000 < len(lensfield) < 150_000
+
+
+def test_fonts_are_found_inside_the_installed_package():
+    assert Path(pdf.__file__).parent.parent.joinpath("fonts", "LiberationSans-Regular.ttf").is_file()
