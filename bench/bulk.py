@@ -1,0 +1,151 @@
+"""Benchmark the bulk run (issue: Section 7 packs in bulk, fast).
+
+Prints, in one run on this machine:
+
+1. DOCX per document: agreementgen's compiled path (``CompiledDocx.render``) against a
+   naive loop measured in the same run on the same template and practices
+   (``DocxTemplate(path)``, ``render``, ``save`` per practice), and the ratio.
+2. PDF per document (``render_section7``).
+3. The national run: every practice in the July 2026 list-size file joined to the
+   February 2026 epraccur, Section 7 in DOCX and PDF, with ``--jobs`` processes, at
+   1,000 / 3,000 / all practices — wall time, and peak memory of the parent process,
+   of the largest worker, and their sum (each size runs in a fresh subprocess so the
+   peaks are its own).
+
+    .venv/bin/python bench/bulk.py [--jobs 2] [--sample 50] [--sizes 1000,3000,0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+NATIONAL = [SHARED / "epraccur.csv", SHARED / "gp-reg-pat-prac-quin-age_2026-07.zip"]
+SCHEME = ROOT / "schemes" / "cpccg-qef-2017-18.yaml"
+TEMPLATE = ROOT / "templates" / "section7.docx"
+
+
+def per_document(sample: int) -> None:
+    from docxtpl import DocxTemplate
+
+    from agreementgen.context import build_context
+    from agreementgen.render.docx import CompiledDocx
+    from agreementgen.render.pdf_section7 import render_section7
+    from agreementgen.validation import load_inputs
+
+    inputs = load_inputs(SCHEME, [ROOT / "samples/cpccg/epraccur_2023-02_06H.csv",
+                                  ROOT / "samples/cpccg/gp-reg-pat-prac-all_2021-01_06H.csv"])  # fmt: skip
+    practices = (inputs.data.practices * (sample // len(inputs.data.practices) + 1))[:sample]
+    contexts = [build_context(inputs.scheme, p, "section7", "Section 7 sign-up agreement") for p in practices]
+
+    start = time.perf_counter()
+    for ctx in contexts:
+        tpl = DocxTemplate(TEMPLATE)
+        tpl.render(ctx, autoescape=True)
+        tpl.save(io.BytesIO())
+    naive = (time.perf_counter() - start) / len(contexts)
+
+    start = time.perf_counter()
+    compiled = CompiledDocx(TEMPLATE)
+    for ctx in contexts:
+        compiled.render(ctx)
+    ours = (time.perf_counter() - start) / len(contexts)
+
+    render_section7(contexts[0])  # fonts registered once per process, as in a worker
+    start = time.perf_counter()
+    for ctx in contexts:
+        render_section7(ctx)
+    pdf = (time.perf_counter() - start) / len(contexts)
+
+    print(f"DOCX per document, naive DocxTemplate loop : {naive * 1000:7.1f} ms  ({len(contexts)} practices)")
+    print(f"DOCX per document, agreementgen compiled   : {ours * 1000:7.1f} ms  (compile included)")
+    print(f"DOCX speed-up                              : {naive / ours:7.1f}x  (target >= 10x)")
+    print(f"PDF per document (reportlab, native)       : {pdf * 1000:7.1f} ms")
+
+
+def one_run(size: int, jobs: int, out: Path) -> None:
+    """Runs in a subprocess: one national run of ``size`` practices (0 = all)."""
+    from agreementgen import bulk
+    from agreementgen.bulk import RunOptions
+    from agreementgen.practices import load_practice_data
+    from agreementgen.validation import load_checked_scheme
+
+    scheme = load_checked_scheme(SCHEME)
+    start = time.perf_counter()
+    data = load_practice_data(NATIONAL, list_size_date=date(2026, 7, 1))
+    practices = data.practices[:size] if size else data.practices
+    loaded = time.perf_counter() - start
+    options = RunOptions(out_dir=out, templates_dir=ROOT / "templates", jobs=jobs,
+                         db_url=f"sqlite:///{out / 'records.db'}", resume=False)  # fmt: skip
+    report = bulk.run(scheme, practices, options)
+    wall = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result = {
+        "practices": len(practices),
+        "files": len(report.files),
+        "failures": len(report.failures),
+        "load_s": loaded,
+        "render_s": report.seconds,
+        "wall_s": wall,
+        "parent_mb": own,
+        "worker_mb": workers,
+    }
+    print(json.dumps(result))
+
+
+def national(sizes: list[int], jobs: int) -> None:
+    if not SHARED.is_dir():
+        print(f"national run skipped: {SHARED} not found")
+        return
+    print(f"national run, {jobs} jobs, DOCX + PDF (load + join + render + register + manifest):")
+    for size in sizes:
+        out = Path(tempfile.mkdtemp(prefix="agreementgen-bench-"))
+        try:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--one", str(size), "--jobs", str(jobs), "--out", str(out)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+        total_mb = r["parent_mb"] + jobs * r["worker_mb"]
+        print(
+            f"  {r['practices']:>6,} practices, {r['files']:>6,} files: wall {r['wall_s']:6.1f} s "
+            f"(load {r['load_s']:.1f} s, render {r['render_s']:.1f} s), "
+            f"{r['files'] / r['render_s']:6.0f} files/s; peak memory parent {r['parent_mb']:.0f} MB, "
+            f"worker {r['worker_mb']:.0f} MB, parent + {jobs} workers <= {total_mb:.0f} MB; "
+            f"failures {r['failures']}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--sample", type=int, default=50)
+    parser.add_argument("--sizes", default="1000,3000,0", help="practice counts; 0 = every practice")
+    parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        one_run(args.one, args.jobs, args.out)
+        return
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    per_document(args.sample)
+    national([int(s) for s in args.sizes.split(",")], args.jobs)
+
+
+if __name__ == "__main__":
+    main()

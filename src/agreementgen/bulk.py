@@ -1,0 +1,383 @@
+"""A bulk run: every practice × every document kind × every format, written to disk.
+
+Owns the hot path of the product. Guarantees:
+
+* **Compile once**: each DOCX template is compiled once per worker process (and once
+  in the parent as a pre-flight check, so a template error stops the run before any
+  practice is rendered); PDF layouts are code, set up once per process.
+* **Parallel** over ``jobs`` processes (``jobs=1`` renders in-process); the parent
+  only collects small results, writes the journal and the issued register.
+* **Isolation**: a practice that fails to render is reported with its reason; the
+  others carry on. ``RunReport.failures`` lists them.
+* **Atomic, deterministic files**: each file is written to a temp name and renamed;
+  the same inputs give byte-identical files. Names come from validated ODS codes.
+* **Resume**: every finished file is journalled with an *input key* (sha256 of its
+  context, template hash and format). A re-run skips files whose key and bytes
+  already match — an interrupted run completes, a changed practice is re-rendered.
+* **Manifest**: ``DIR/manifest.json`` lists every file (practice, kind, format,
+  document id, scheme id + version, template sha256, output sha256, terms digest),
+  sorted, with no timestamps, so it is itself reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .context import build_context
+from .documents import FORMATS, DocumentKind, get_kind
+from .errors import AgreementgenError, OutputError, TemplateError
+from .practices import ODS_PRACTICE_CODE, Practice
+from .records import IssuedDocument, IssuedFile, Records
+from .render.docx import CompiledDocx, check_template
+from .scheme import Scheme
+
+MANIFEST = "manifest.json"
+JOURNAL = ".agreementgen-journal.jsonl"
+REGISTER_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    out_dir: Path
+    templates_dir: Path
+    kinds: tuple[str, ...] = ("section7",)
+    formats: tuple[str, ...] = FORMATS
+    jobs: int = 1
+    db_url: str | None = None
+    resume: bool = True
+
+
+@dataclass(frozen=True)
+class FileResult:
+    practice: str
+    kind: str
+    format: str
+    path: str  # relative to the output folder, POSIX style
+    doc_id: str
+    scheme_id: str
+    scheme_version: str
+    template_sha256: str
+    sha256: str
+    terms_digest: str
+    input_key: str
+    reused: bool = False
+
+
+@dataclass
+class PracticeResult:
+    code: str
+    files: list[FileResult] = field(default_factory=list)
+    issued: list[IssuedDocument] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    files: list[FileResult]
+    failures: list[tuple[str, str]]
+    practices: int
+    seconds: float
+    manifest: Path
+
+    @property
+    def rendered(self) -> int:
+        return sum(not f.reused for f in self.files)
+
+    @property
+    def reused(self) -> int:
+        return sum(f.reused for f in self.files)
+
+
+# --- worker side ---------------------------------------------------------------------
+
+
+@dataclass
+class _Worker:
+    scheme: Scheme
+    options: RunOptions
+    kinds: list[DocumentKind]
+    docx: dict[str, CompiledDocx]
+    template_sha: dict[tuple[str, str], str]
+    done: dict[str, tuple[str, str]]  # relative path -> (input key, sha256)
+
+
+_STATE: _Worker | None = None
+
+
+def _init_worker(scheme: Scheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> None:
+    global _STATE
+    _STATE = _prepare(scheme, options, done)
+
+
+def _prepare(scheme: Scheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> _Worker:
+    kinds = [get_kind(k) for k in options.kinds]
+    docx: dict[str, CompiledDocx] = {}
+    template_sha: dict[tuple[str, str], str] = {}
+    for kind in kinds:
+        if "docx" in options.formats:
+            compiled = CompiledDocx(options.templates_dir / kind.docx_template)
+            docx[kind.name] = compiled
+            template_sha[(kind.name, "docx")] = compiled.sha256
+        if "pdf" in options.formats:
+            template_sha[(kind.name, "pdf")] = kind.pdf_layout_sha256()
+    return _Worker(scheme, options, kinds, docx, template_sha, done)
+
+
+def _input_key(context: dict[str, Any], template_sha: str, fmt: str) -> str:
+    blob = json.dumps(context, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{__version__}|{fmt}|{template_sha}|{blob}".encode()).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write: {exc.strerror}", path=path) from exc
+
+
+def _sha_of_file(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
+    result = PracticeResult(code=practice.code)
+    if not ODS_PRACTICE_CODE.match(practice.code):  # file names come only from valid codes
+        result.error = f"'{practice.code}' is not a valid ODS practice code; nothing written"
+        return result
+    folder = state.options.out_dir / practice.code
+    try:
+        folder.mkdir(exist_ok=True)
+        for kind in state.kinds:
+            context = build_context(state.scheme, practice, kind.name, kind.title)
+            document = context["document"]
+            files: list[IssuedFile] = []
+            for fmt in state.options.formats:
+                template_sha = state.template_sha[(kind.name, fmt)]
+                rel = f"{practice.code}/{kind.name}.{fmt}"
+                key = _input_key(context, template_sha, fmt)
+                path = state.options.out_dir / rel
+                previous = state.done.get(rel)
+                reused = False
+                if (
+                    state.options.resume
+                    and previous
+                    and previous[0] == key
+                    and _sha_of_file(path) == previous[1]
+                ):
+                    sha, reused = previous[1], True
+                else:
+                    data = (
+                        state.docx[kind.name].render(context) if fmt == "docx" else kind.render_pdf(context)
+                    )
+                    write_atomic(path, data)
+                    sha = hashlib.sha256(data).hexdigest()
+                result.files.append(
+                    FileResult(
+                        practice=practice.code,
+                        kind=kind.name,
+                        format=fmt,
+                        path=rel,
+                        doc_id=document["id"],
+                        scheme_id=state.scheme.id,
+                        scheme_version=state.scheme.version,
+                        template_sha256=template_sha,
+                        sha256=sha,
+                        terms_digest=document["terms_digest"],
+                        input_key=key,
+                        reused=reused,
+                    )
+                )
+                files.append(IssuedFile(fmt, rel, sha, template_sha))
+            result.issued.append(
+                IssuedDocument(
+                    doc_id=document["id"],
+                    scheme_id=state.scheme.id,
+                    scheme_version=state.scheme.version,
+                    practice_code=practice.code,
+                    practice_name=practice.name,
+                    kind=kind.name,
+                    terms=context["terms"],
+                    terms_digest=document["terms_digest"],
+                    practice=context["practice"],
+                    files=tuple(files),
+                )
+            )
+    except AgreementgenError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # one practice's failure must not stop the run
+        result.error = f"{exc.__class__.__name__}: {exc}"
+    if result.error:
+        result.files, result.issued = [], []
+    return result
+
+
+def _render_in_worker(practice: Practice) -> PracticeResult:
+    assert _STATE is not None, "worker not initialised"
+    return _render_one(_STATE, practice)
+
+
+# --- parent side -----------------------------------------------------------------------
+
+
+def preflight(scheme: Scheme, practices: list[Practice], options: RunOptions) -> None:
+    """Everything that would fail every practice, checked before any is rendered."""
+    for kind_name in options.kinds:
+        get_kind(kind_name)
+    for fmt in options.formats:
+        if fmt not in FORMATS:
+            raise AgreementgenError(f"unknown format '{fmt}'; known: {', '.join(FORMATS)}", field="--format")
+    try:
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        probe = options.out_dir / f".write-test.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(
+            f"the output folder is not writable ({exc.strerror}); choose another with --out",
+            path=options.out_dir,
+        ) from exc
+    if "docx" in options.formats and practices:
+        sample = next((p for p in practices if p.list_size is not None), None)
+        for kind_name in options.kinds:
+            kind = get_kind(kind_name)
+            path = options.templates_dir / kind.docx_template
+            if not path.is_file():
+                raise TemplateError("template not found", path=path)
+            CompiledDocx(path)  # syntax errors, with their line
+            if sample is not None:
+                check = check_template(path, build_context(scheme, sample, kind.name, kind.title))
+                if check.missing:
+                    raise TemplateError(
+                        "the template uses variables the context does not provide: "
+                        + ", ".join(check.missing)
+                        + " (see `agreementgen context` for what is available)",
+                        path=path,
+                    )
+
+
+def _load_done(out_dir: Path) -> dict[str, tuple[str, str]]:
+    """What earlier runs finished: the manifest of the last complete run plus the journal."""
+    done: dict[str, tuple[str, str]] = {}
+    manifest = out_dir / MANIFEST
+    if manifest.is_file():
+        try:
+            for entry in json.loads(manifest.read_text(encoding="utf-8")).get("files", []):
+                done[entry["path"]] = (entry["input_key"], entry["sha256"])
+        except (ValueError, KeyError, TypeError):
+            pass  # an unreadable manifest only costs a full re-render
+    journal = out_dir / JOURNAL
+    if journal.is_file():
+        for line in journal.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+                done[entry["path"]] = (entry["input_key"], entry["sha256"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line from an interrupted run
+    return done
+
+
+def _clean_temp_files(out_dir: Path) -> None:
+    for entry in os.scandir(out_dir):
+        if entry.is_dir(follow_symlinks=False) and ODS_PRACTICE_CODE.match(entry.name):
+            for inner in os.scandir(entry.path):
+                if re.match(r"^\..+\.\d+\.tmp$", inner.name):
+                    os.unlink(inner.path)
+
+
+def _results(
+    scheme: Scheme, practices: list[Practice], options: RunOptions, done: dict[str, tuple[str, str]]
+) -> Iterator[PracticeResult]:
+    if options.jobs <= 1 or len(practices) < 2:
+        state = _prepare(scheme, options, done)
+        for practice in practices:
+            yield _render_one(state, practice)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    chunk = max(1, min(64, len(practices) // (options.jobs * 8) or 1))
+    with ctx.Pool(options.jobs, initializer=_init_worker, initargs=(scheme, options, done)) as pool:
+        yield from pool.imap_unordered(_render_in_worker, practices, chunksize=chunk)
+
+
+def run(
+    scheme: Scheme,
+    practices: Iterable[Practice],
+    options: RunOptions,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RunReport:
+    """Render every practice's documents; see the module docstring for the guarantees."""
+    todo = sorted(practices, key=lambda p: p.code)
+    start = time.perf_counter()
+    preflight(scheme, todo, options)
+    _clean_temp_files(options.out_dir)
+    done = _load_done(options.out_dir) if options.resume else {}
+    records = Records.open(options.db_url)
+    files: list[FileResult] = []
+    failures: list[tuple[str, str]] = []
+    pending: list[IssuedDocument] = []
+    journal_path = options.out_dir / JOURNAL
+    with open(journal_path, "a", encoding="utf-8") as journal:
+        for count, result in enumerate(_results(scheme, todo, options, done), start=1):
+            if result.error:
+                failures.append((result.code, result.error))
+            else:
+                files.extend(result.files)
+                pending.extend(result.issued)
+                for f in result.files:
+                    journal.write(
+                        json.dumps({"path": f.path, "input_key": f.input_key, "sha256": f.sha256}) + "\n"
+                    )
+                journal.flush()
+            if len(pending) >= REGISTER_BATCH:
+                records.register_issued(pending)
+                pending = []
+            if on_progress:
+                on_progress(count, len(todo))
+    if pending:
+        records.register_issued(pending)
+    manifest = write_manifest(options.out_dir, scheme, files, failures)
+    journal_path.unlink(missing_ok=True)  # the manifest now records everything the journal did
+    return RunReport(
+        files=sorted(files, key=lambda f: f.path),
+        failures=sorted(failures),
+        practices=len(todo),
+        seconds=time.perf_counter() - start,
+        manifest=manifest,
+    )
+
+
+def write_manifest(
+    out_dir: Path, scheme: Scheme, files: list[FileResult], failures: list[tuple[str, str]]
+) -> Path:
+    entries = []
+    for f in sorted(files, key=lambda f: f.path):
+        entry = asdict(f)
+        del entry["reused"]
+        entries.append(entry)
+    manifest = {
+        "generator": f"agreementgen {__version__}",
+        "scheme": {"id": scheme.id, "version": scheme.version, "title": scheme.title},
+        "files": entries,
+        "failures": [{"practice": code, "reason": reason} for code, reason in sorted(failures)],
+    }
+    path = out_dir / MANIFEST
+    write_atomic(path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return path

@@ -1,0 +1,72 @@
+"""The registry of document kinds: one row per kind, the only place a kind is wired up.
+
+A kind (``section7``; later ``sla``, ``statement``) has the same name everywhere:
+its DOCX template ``templates/<kind>.docx``, its PDF layout
+``render/pdf_<kind>.py``, its context (``context.build_context(..., kind)``) and
+its tests. Adding a kind means adding one ``DocumentKind`` here — no if/elif
+chains elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import AgreementgenError
+from .render import pdf as pdf_machinery
+from .render import pdf_section7
+
+FORMATS = ("docx", "pdf")
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    name: str
+    title: str
+    docx_template: str  # file name inside the templates folder
+    render_pdf: Callable[[dict[str, Any]], bytes]
+    pdf_sources: tuple[str, ...]  # source files that define the PDF layout
+
+    def pdf_layout_sha256(self) -> str:
+        """The PDF's 'template' hash: the layout code's bytes (recorded like a DOCX template's)."""
+        digest = hashlib.sha256()
+        for source in self.pdf_sources:
+            digest.update(Path(source).read_bytes())
+        return digest.hexdigest()
+
+
+KINDS: dict[str, DocumentKind] = {
+    "section7": DocumentKind(
+        name="section7",
+        title="Section 7 sign-up agreement",
+        docx_template="section7.docx",
+        render_pdf=pdf_section7.render_section7,
+        pdf_sources=(pdf_section7.__file__, pdf_machinery.__file__),
+    ),
+}
+
+
+def get_kind(name: str) -> DocumentKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise AgreementgenError(
+            f"unknown document kind '{name}'; known kinds: {', '.join(sorted(KINDS))}", field="--docs"
+        ) from None
+
+
+def parse_list(text: str, known: tuple[str, ...] | list[str], option: str) -> list[str]:
+    """``docx,pdf`` → ['docx', 'pdf'], refusing anything not in ``known``."""
+    items = [t.strip().lower() for t in text.split(",") if t.strip()]
+    unknown = [t for t in items if t not in known]
+    if not items:
+        raise AgreementgenError(f"{option} is empty; choose from {', '.join(known)}", field=option)
+    if unknown:
+        raise AgreementgenError(
+            f"unknown {' and '.join(repr(u) for u in unknown)} in {option}; choose from {', '.join(known)}",
+            field=option,
+        )
+    return list(dict.fromkeys(items))
