@@ -30,12 +30,21 @@ def test_the_example_practice_of_5800_patients_gets_the_seed_figures():
     assert [x["amount"] for x in c["components"]] == ["£2,900.00", "£5,800.00", "£2,900.00"]
     assert [x["amount"] for x in c["instalments"]] == ["£5,800.00", "£2,900.00", "£2,900.00"]
     assert [x["rate"] for x in c["components"]] == ["£0.50", "£1.00", "£0.50"]
-    assert c["scheme"]["sessional_rates"][0] == {
-        "role": "GP",
-        "rate": "£285.00",
-        "hours": "3.5",
-        "sessions_funded": 41,
-    }
+    assert c["scheme"]["sessional_rates"][0] == {"role": "GP", "rate": "£285.00", "hours": "3.5"}
+    assert c["practice"]["sessions_funded"] == [
+        {"role": "GP", "rate": "£285.00", "sessions": 41},
+        {"role": "Practice nurse / practice manager", "rate": "£87.50", "sessions": 133},
+    ]
+
+
+def test_everything_under_scheme_is_the_same_for_every_practice():
+    # The PDF renderer lays out scheme-wide blocks once per scheme, keyed on ``scheme``.
+    small, large = (
+        build_context(SCHEME, dataclasses.replace(example_practice(SCHEME), list_size=n), "section7", "S7")
+        for n in (100, 50_000)
+    )
+    assert small["scheme"] == large["scheme"]
+    assert small["commissioner"] == large["commissioner"]
 
 
 def test_a_real_practice_gets_its_own_figures_and_dates():

@@ -161,12 +161,7 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
             "reconciliation": list(scheme.reconciliation.text),
             "terms": [{"id": t.id, "title": t.title, "paragraphs": list(t.paragraphs)} for t in scheme.terms],
             "sessional_rates": [
-                {
-                    "role": r.role,
-                    "rate": str(Money.of(r.rate)),
-                    "hours": f"{r.hours.normalize():f}",
-                    "sessions_funded": sessions_funded(ent.total, r.rate),
-                }
+                {"role": r.role, "rate": str(Money.of(r.rate)), "hours": f"{r.hours.normalize():f}"}
                 for r in scheme.sessional_rates
             ],
             "source": scheme.source.document,
@@ -195,6 +190,15 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
             "list_size_text": terms["term_list_size"],
             "list_size_date": terms["term_list_size_date"],
             "list_size_date_iso": practice.list_size_date.isoformat() if practice.list_size_date else "",
+            # Per practice, not in ``scheme``: everything under ``scheme`` is the same for every practice.
+            "sessions_funded": [
+                {
+                    "role": r.role,
+                    "rate": str(Money.of(r.rate)),
+                    "sessions": sessions_funded(ent.total, r.rate),
+                }
+                for r in scheme.sessional_rates
+            ],
         },
         "components": [
             {
@@ -280,12 +284,13 @@ TEMPLATE_VARIABLES: dict[str, str] = {
     "scheme.background[] / .introduction[] / .reconciliation[]": "paragraphs of text",
     "scheme.parties[] / .accountability": "the parties and the accountability statement",
     "scheme.terms[].id / .title / .paragraphs[]": "variations, disputes, termination",
-    "scheme.sessional_rates[].role / .rate / .hours / .sessions_funded": "sessional rates",
+    "scheme.sessional_rates[].role / .rate / .hours": "sessional rates, e.g. GP £285.00 per 3.5 hours",
     "scheme.source / .illustrative": "the source document; whether figures are illustrative",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
     "practice.code / .name / .address / .address_lines[] / .postcode / .commissioner": "the practice",
     "practice.pcn_code / .pcn_name / .email": "where known",
     "practice.list_size / .list_size_text / .list_size_date / .list_size_date_iso": "the list size paid on",
+    "practice.sessions_funded[].role / .rate / .sessions": "whole sessions the total buys at each rate",
     "components[].id / .title / .rate / .amount / .amount_plain / .term_tag / .summary": "each component",
     "components[].obligations[].text / .items[]": "what the practice must do",
     "instalments[].id / .title / .rate / .amount / .amount_plain / .term_tag / .trigger": "each instalment",
