@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -382,15 +382,42 @@ def _practice_list_rows(table: Table) -> list[_Candidate]:
 # --- list-size files ----------------------------------------------------------------
 
 
+def _header_columns(first: list[str]) -> dict[str, int]:
+    header = [normalise_header(c) for c in first]
+    return {name: i for i, name in reversed(list(enumerate(header)))}
+
+
+def _list_size_selectors(col: dict[str, int]) -> list[tuple[int, str]]:
+    """(column, value) pairs a practice-total row has: ORG_TYPE=GP, SEX=ALL, AGE=ALL where present."""
+    wanted = (("type", "org_type", "GP"), ("sex", "sex", "ALL"), ("age", "age_group_5", "ALL"))
+    return [(col.get(a, col.get(b, -1)), value) for a, b, value in wanted if a in col or b in col]
+
+
+def _is_practice_total(selectors: list[tuple[int, str]], cells: list[str]) -> bool:
+    return all(i < len(cells) and cells[i].strip().upper() == value for i, value in selectors)
+
+
+def practice_rows_only(first: list[str]) -> Callable[[list[str]], bool] | None:
+    """A :data:`~agreementgen.tables.RowFilter`: in a list-size file keep only practice totals.
+
+    The 2026 quin-age file has a row per practice, sex and age band (and rows for PCNs,
+    ICBs and regions); only the GP / ALL / ALL rows are read, so loading it takes the
+    memory of its 6,000 practices, not of its 300,000 rows.
+    """
+    col = _header_columns(first)
+    if "number_of_patients" not in col:
+        return None
+    selectors = _list_size_selectors(col)
+    return (lambda cells: _is_practice_total(selectors, cells)) if selectors else None
+
+
 def read_list_sizes(table: Table) -> tuple[list[ListSize], list[PracticeDataError]]:
     """Practice totals from an NHS Digital registered-patients file (any of its layouts)."""
-    header = [normalise_header(c) for c in table.rows[0].cells]
-    col = {name: i for i, name in reversed(list(enumerate(header)))}
+    col = _header_columns(table.rows[0].cells)
     code_col = col.get("code", col.get("org_code"))
-    type_col = col.get("type", col.get("org_type"))
-    age_col = col.get("age", col.get("age_group_5"))
     comm_col = col.get("ccg_code", col.get("sub_icb_location_code"))
-    sex_col, date_col, n_col = col.get("sex"), col.get("extract_date"), col["number_of_patients"]
+    date_col, n_col = col.get("extract_date"), col["number_of_patients"]
+    selectors = _list_size_selectors(col)
     sizes: list[ListSize] = []
     problems: list[PracticeDataError] = []
     seen: dict[str, int] = {}
@@ -400,11 +427,7 @@ def read_list_sizes(table: Table) -> tuple[list[ListSize], list[PracticeDataErro
         def get(i: int | None, cells: list[str] = cells) -> str:
             return cells[i].strip() if i is not None and i < len(cells) else ""
 
-        if type_col is not None and get(type_col).upper() != "GP":
-            continue
-        if sex_col is not None and get(sex_col).upper() != "ALL":
-            continue
-        if age_col is not None and get(age_col).upper() != "ALL":
+        if not _is_practice_total(selectors, cells):
             continue
         where = _Where(table.path, row.number)
         code = get(code_col).upper()
@@ -454,12 +477,12 @@ def load_practice_data(
     sizes: dict[str, list[ListSize]] = defaultdict(list)
     for path in paths:
         try:
-            table = read_table(path)
+            table = read_table(path, practice_rows_only)
             kind = detect_format(table)
         except PracticeDataError as exc:
             result.problems.append(exc)
             continue
-        data_rows = len(table.rows) - (0 if kind == "epraccur" else 1)
+        data_rows = table.data_rows + (1 if kind == "epraccur" else 0)
         label = kind
         if kind == "epraccur":
             found = _epraccur_rows(table, include_inactive, result.excluded)

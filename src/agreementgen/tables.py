@@ -18,11 +18,11 @@ import io
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import OutputError, PracticeDataError
 
@@ -42,6 +42,32 @@ class Table:
     path: Path
     rows: list[Row]
     encoding: str  # "utf-8", "utf-8-sig", "cp1252" or "xlsx"
+    skipped: int = 0  # data rows a RowFilter left out while reading
+
+    @property
+    def data_rows(self) -> int:
+        """Rows after the first in the file, kept or skipped."""
+        return max(len(self.rows) - 1, 0) + self.skipped
+
+
+# Given the first row, a test for the rows worth keeping (None keeps all). National files
+# carry hundreds of thousands of rows a loader discards (other age bands, other
+# organisation types); dropping them while reading keeps memory flat.
+RowFilter = Callable[[list[str]], Callable[[list[str]], bool] | None]
+
+
+def _collect(rows: Iterable[Row], path: Path, encoding: str, row_filter: RowFilter | None) -> Table:
+    kept: list[Row] = []
+    keep: Callable[[list[str]], bool] | None = None
+    skipped = 0
+    for row in rows:
+        if not kept:
+            keep = row_filter(row.cells) if row_filter else None
+        elif keep is not None and not keep(row.cells):
+            skipped += 1
+            continue
+        kept.append(row)
+    return Table(path=path, rows=kept, encoding=encoding, skipped=skipped)
 
 
 def decode_text(data: bytes, path: Path) -> tuple[str, str]:
@@ -62,8 +88,8 @@ def decode_text(data: bytes, path: Path) -> tuple[str, str]:
         ) from exc
 
 
-def read_table(path: str | Path) -> Table:
-    """Read a CSV, XLSX or single-CSV zip into rows of strings."""
+def read_table(path: str | Path, row_filter: RowFilter | None = None) -> Table:
+    """Read a CSV, XLSX or single-CSV zip into rows of strings (the first row always kept)."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -73,13 +99,14 @@ def read_table(path: str | Path) -> Table:
     except OSError as exc:
         raise PracticeDataError(f"cannot read: {exc.strerror}", path=path) from exc
     if head.startswith(b"PK"):
-        return _read_zip_or_xlsx(path)
+        return _read_zip_or_xlsx(path, row_filter)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise PracticeDataError(f"cannot read: {exc.strerror}", path=path) from exc
     text, encoding = decode_text(data, path)
-    return Table(path=path, rows=list(_csv_rows(text, path)), encoding=encoding)
+    del data
+    return _collect(_csv_rows(text, path), path, encoding, row_filter)
 
 
 def _csv_rows(text: str, path: Path) -> Iterator[Row]:
@@ -94,12 +121,12 @@ def _csv_rows(text: str, path: Path) -> Iterator[Row]:
         raise PracticeDataError(f"not valid CSV: {exc}", path=path, row=reader.line_num) from exc
 
 
-def _read_zip_or_xlsx(path: Path) -> Table:
+def _read_zip_or_xlsx(path: Path, row_filter: RowFilter | None) -> Table:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
             if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
-                return _read_xlsx(path)
+                return _read_xlsx(path, row_filter)
             csvs = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
             if len(csvs) != 1:
                 raise PracticeDataError(
@@ -116,7 +143,8 @@ def _read_zip_or_xlsx(path: Path) -> Table:
     except zipfile.BadZipFile as exc:
         raise PracticeDataError(f"not a valid zip or XLSX file: {exc}", path=path) from exc
     text, encoding = decode_text(data, path)
-    return Table(path=path, rows=list(_csv_rows(text, path)), encoding=encoding)
+    del data
+    return _collect(_csv_rows(text, path), path, encoding, row_filter)
 
 
 def _cell_text(value: object) -> str:
@@ -134,7 +162,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path) -> Table:
+def _read_xlsx(path: Path, row_filter: RowFilter | None) -> Table:
     import openpyxl  # imported here: only XLSX users pay for it
 
     try:
@@ -142,15 +170,16 @@ def _read_xlsx(path: Path) -> Table:
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise PracticeDataError(f"cannot open as XLSX: {exc}", path=path) from exc
     try:
-        ws = wb.worksheets[0]
-        rows = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if "".join(cells).strip():
-                rows.append(Row(number, cells))
+        return _collect(_xlsx_rows(wb.worksheets[0]), path, "xlsx", row_filter)
     finally:
         wb.close()
-    return Table(path=path, rows=rows, encoding="xlsx")
+
+
+def _xlsx_rows(sheet: Any) -> Iterator[Row]:
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [_cell_text(v) for v in values]
+        if "".join(cells).strip():
+            yield Row(number, cells)
 
 
 def neutralise(value: object) -> object:
