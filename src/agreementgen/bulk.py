@@ -133,9 +133,14 @@ def _prepare(scheme: Scheme, options: RunOptions, done: dict[str, tuple[str, str
     return _Worker(scheme, options, kinds, docx, template_sha, done)
 
 
-def _input_key(context: dict[str, Any], template_sha: str, fmt: str) -> str:
+def _context_digest(context: dict[str, Any]) -> str:
     blob = json.dumps(context, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(f"{__version__}|{fmt}|{template_sha}|{blob}".encode()).hexdigest()
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _input_key(context_digest: str, template_sha: str, fmt: str) -> str:
+    """What a file's bytes depend on: the release, the format, the template and the context."""
+    return hashlib.sha256(f"{__version__}|{fmt}|{template_sha}|{context_digest}".encode()).hexdigest()
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -168,11 +173,12 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
         for kind in state.kinds:
             context = build_context(state.scheme, practice, kind.name, kind.title)
             document = context["document"]
+            digest = _context_digest(context)
             files: list[IssuedFile] = []
             for fmt in state.options.formats:
                 template_sha = state.template_sha[(kind.name, fmt)]
                 rel = f"{practice.code}/{kind.name}.{fmt}"
-                key = _input_key(context, template_sha, fmt)
+                key = _input_key(digest, template_sha, fmt)
                 path = state.options.out_dir / rel
                 previous = state.done.get(rel)
                 reused = False

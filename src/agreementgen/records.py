@@ -36,6 +36,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     insert,
@@ -168,16 +169,31 @@ class Records:
             return int(conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar_one())
 
     def register_issued(self, documents: Iterable[IssuedDocument]) -> int:
-        """Record issued documents and their files in one transaction; returns how many changed terms."""
-        changed = 0
+        """Record issued documents and their files in one transaction; returns how many changed terms.
+
+        Statements are batched (one lookup, then executemany per table): the national run
+        registers 6,000+ documents and the parent must not become the bottleneck.
+        """
+        docs = list({d.doc_id: d for d in documents}.values())  # the last of a repeated id wins
+        if not docs:
+            return 0
         now = _now()
+        ids = [d.doc_id for d in docs]
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        files: list[dict[str, Any]] = []
+        changed = 0
         with self._begin() as conn:
-            for doc in documents:
+            current: dict[str, str] = {}
+            for chunk in _chunks(ids, 500):  # SQLite limits bound parameters per statement
+                query = select(issued.c.doc_id, issued.c.terms_digest).where(issued.c.doc_id.in_(chunk))
+                rows = conn.execute(query)
+                current.update({r.doc_id: r.terms_digest for r in rows})
+            for doc in docs:
                 terms_json = json.dumps(doc.terms, sort_keys=True, ensure_ascii=False)
-                current = conn.execute(
-                    select(issued.c.terms_digest).where(issued.c.doc_id == doc.doc_id)
-                ).scalar()
                 values = {
+                    "doc_id": doc.doc_id,
                     "scheme_id": doc.scheme_id,
                     "scheme_version": doc.scheme_version,
                     "practice_code": doc.practice_code,
@@ -188,35 +204,41 @@ class Records:
                     "practice_json": json.dumps(doc.practice, sort_keys=True, ensure_ascii=False),
                     "last_issued_at": now,
                 }
-                if current is None:
-                    conn.execute(insert(issued).values(doc_id=doc.doc_id, first_issued_at=now, **values))
+                previous = current.get(doc.doc_id)
+                if previous is None:
+                    inserts.append({**values, "first_issued_at": now})
                 else:
-                    conn.execute(update(issued).where(issued.c.doc_id == doc.doc_id).values(**values))
-                if current != doc.terms_digest:
-                    changed += current is not None
-                    conn.execute(
-                        insert(issue_events).values(
-                            doc_id=doc.doc_id,
-                            terms_digest=doc.terms_digest,
-                            terms_json=terms_json,
-                            issued_at=now,
-                        )
-                    )
-                for f in doc.files:
-                    conn.execute(
-                        issued_files.delete().where(
-                            (issued_files.c.doc_id == doc.doc_id) & (issued_files.c.format == f.format)
-                        )
-                    )
-                    conn.execute(
-                        insert(issued_files).values(
-                            doc_id=doc.doc_id,
-                            format=f.format,
-                            path=f.path,
-                            sha256=f.sha256,
-                            template_sha256=f.template_sha256,
-                        )
-                    )
+                    updates.append({f"v_{k}": v for k, v in values.items()})
+                if previous != doc.terms_digest:
+                    changed += previous is not None
+                    events.append(
+                        {"doc_id": doc.doc_id, "terms_digest": doc.terms_digest, "terms_json": terms_json,
+                         "issued_at": now}
+                    )  # fmt: skip
+                files += [
+                    {"doc_id": doc.doc_id, "format": f.format, "path": f.path, "sha256": f.sha256,
+                     "template_sha256": f.template_sha256}
+                    for f in doc.files
+                ]  # fmt: skip
+            if inserts:
+                conn.execute(insert(issued), inserts)
+            if updates:
+                conn.execute(
+                    update(issued)
+                    .where(issued.c.doc_id == bindparam("v_doc_id"))
+                    .values({k[2:]: bindparam(k) for k in updates[0] if k != "v_doc_id"}),
+                    updates,
+                )
+            if events:
+                conn.execute(insert(issue_events), events)
+            if files:
+                conn.execute(
+                    issued_files.delete().where(
+                        (issued_files.c.doc_id == bindparam("d")) & (issued_files.c.format == bindparam("f"))
+                    ),
+                    [{"d": f["doc_id"], "f": f["format"]} for f in files],
+                )
+                conn.execute(insert(issued_files), files)
         return changed
 
     def issued_document(self, doc_id: str) -> IssuedDocument | None:
@@ -281,3 +303,8 @@ def _safe(url: str) -> str:
         creds, host = rest.rsplit("@", 1)
         return f"{scheme}://{creds.split(':')[0]}:***@{host}"
     return url
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
