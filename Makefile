@@ -27,5 +27,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+bench: $(STAMP)  ## the benchmarks: bulk rendering and national data loading
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/bulk.py
+
 clean:
 	rm -rf $(VENV) output/demo .pytest_cache .mypy_cache .ruff_cache
