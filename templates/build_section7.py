@@ -103,6 +103,11 @@ def run(text: str, *, bold: bool = False, style: str | None = None) -> OxmlEleme
     return r
 
 
+def titled(alias: str, tag: str) -> str:
+    """The control's title, ending in its tag: LibreOffice 7.4 keeps titles but drops tags on save."""
+    return f"{alias} [{tag}]"
+
+
 def term(tag: str, alias: str, expr: str, *, bold: bool = True) -> OxmlElement:
     """A locked plain-text content control printing an issued term (``expr``)."""
     return el(
@@ -112,7 +117,7 @@ def term(tag: str, alias: str, expr: str, *, bold: bool = True) -> OxmlElement:
                 "w:sdtPr",
                 [
                     *([el("w:rPr", [el("w:b")])] if bold else []),  # what a typed replacement would look like
-                    el("w:alias", val=alias),
+                    el("w:alias", val=titled(alias, tag)),
                     el("w:tag", val=tag),
                     el("w:lock", val="sdtContentLocked"),
                     el("w:text"),
@@ -128,7 +133,7 @@ def field(tag: str, alias: str, value: str | None = None) -> OxmlElement:
 
     With ``value`` (a context expression), the control prints that value instead.
     """
-    props: list[object] = [el("w:alias", val=alias), el("w:tag", val=tag)]
+    props: list[object] = [el("w:alias", val=titled(alias, tag)), el("w:tag", val=tag)]
     if value is None:
         props.append(el("w:showingPlcHdr"))
     props.append(el("w:text"))

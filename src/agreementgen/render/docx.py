@@ -749,11 +749,29 @@ def read_content_controls(docx: bytes | str | Path) -> dict[str, str]:
             if data is None:
                 continue
             for sdt in package.parse(name, data).iter(f"{{{W}}}sdt"):
-                tag = sdt.find(f"{{{W}}}sdtPr/{{{W}}}tag")
-                key = tag.get(f"{{{W}}}val") if tag is not None else None
+                key = _control_key(sdt)
                 if key and key not in controls:
                     controls[key] = _control_text(sdt)
         return controls
+
+
+WORD_PLACEHOLDER = "Click or tap to enter text."  # Word's own, used by our templates
+_TAG_IN_TITLE = re.compile(r"\[([A-Za-z0-9_]+)\]\s*$")
+
+
+def _control_key(sdt: etree._Element) -> str | None:
+    """A control's tag; else the tag at the end of its title (``Name [practice_signatory_name]``).
+
+    Our templates end every control's title with its tag because LibreOffice 7.4 keeps
+    titles (``w:alias``) but drops tags when it saves a DOCX.
+    """
+    tag = sdt.find(f"{{{W}}}sdtPr/{{{W}}}tag")
+    key = tag.get(f"{{{W}}}val") if tag is not None else None
+    if key:
+        return str(key)
+    alias = sdt.find(f"{{{W}}}sdtPr/{{{W}}}alias")
+    found = _TAG_IN_TITLE.search(alias.get(f"{{{W}}}val", "")) if alias is not None else None
+    return found.group(1) if found else None
 
 
 def _control_text(sdt: etree._Element) -> str:
@@ -768,9 +786,9 @@ def _control_text(sdt: etree._Element) -> str:
     if content is None:
         return ""
     paragraphs = list(content.iter(f"{{{W}}}p"))
-    if paragraphs:
-        return "\n".join(_run_text(p) for p in paragraphs)
-    return _run_text(content)
+    text = "\n".join(_run_text(p) for p in paragraphs) if paragraphs else _run_text(content)
+    # LibreOffice drops the "showing placeholder" flag on save; the placeholder text remains.
+    return "" if text.strip() == WORD_PLACEHOLDER else text
 
 
 def _run_text(element: etree._Element) -> str:
