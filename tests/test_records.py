@@ -1,5 +1,6 @@
 """The records store on a real SQLite file: the issued register, idempotent and lossless."""
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -74,3 +75,33 @@ def test_a_newer_schema_is_refused(tmp_path: Path):
 def test_an_unopenable_database_is_a_clear_error(tmp_path: Path):
     with pytest.raises(RecordsError, match="cannot open the records database"):
         Records.open(f"sqlite:///{tmp_path / 'missing-folder' / 'r.db'}")
+
+
+def test_a_version_1_database_is_migrated_keeping_its_register(tmp_path: Path):
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:  # the release-1 schema, as it was created
+        conn.executescript(
+            """
+            create table meta (key varchar(64) primary key, value text not null);
+            insert into meta values ('schema_version', '1');
+            create table issued (doc_id varchar(200) primary key, scheme_id varchar(64) not null,
+              scheme_version varchar(32) not null, practice_code varchar(16) not null,
+              practice_name text not null, kind varchar(32) not null, terms_json text not null,
+              terms_digest varchar(80) not null, practice_json text not null,
+              first_issued_at varchar(32) not null, last_issued_at varchar(32) not null);
+            insert into issued values ('cpccg-qef-2017-18:v1:D81001:section7', 'cpccg-qef-2017-18', '1',
+              'D81001', 'Lensfield', 'section7', '{}', 'sha256:x', '{}', '2026-01-01', '2026-01-01');
+            """
+        )
+    records = Records.open(f"sqlite:///{path}")
+    assert records.schema_version() == SCHEMA_VERSION == 2
+    kept = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
+    assert kept is not None and kept.practice_name == "Lensfield" and kept.form_tags == ()
+    assert records.returns_for() == [] and records.signups_for("cpccg-qef-2017-18") == {}
+
+
+def test_form_tags_round_trip(tmp_path: Path):
+    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+    records.register_issued([dataclasses.replace(doc(), form_tags=("lead_a", "practice_signature"))])
+    back = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
+    assert back is not None and back.form_tags == ("lead_a", "practice_signature")

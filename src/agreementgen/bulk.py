@@ -224,6 +224,7 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
                     terms_digest=document["terms_digest"],
                     practice=context["practice"],
                     files=tuple(files),
+                    form_tags=tuple(f["tag"] for f in context["form"]["fields"] if f["party"] == "practice"),
                 )
             )
     except AgreementgenError as exc:

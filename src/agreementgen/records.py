@@ -1,10 +1,19 @@
 """The records store: SQLAlchemy Core over SQLite by default, any SQLAlchemy URL for a team.
 
-It owns the database schema and every read/write of it. So far it holds the
-**issued register** — each issued document (its id, scheme and version, practice,
-kind, the issued terms and their digest, the practice data it was made from) and
-the files rendered for it (format, path, sha256, template sha256). Returns are
-checked against this register.
+It owns the database schema and every read/write of it:
+
+* the **issued register** — each issued document (its id, scheme and version,
+  practice, kind, the issued terms and their digest, the practice data it was made
+  from) and the files rendered for it (format, path, sha256, template sha256);
+* **returns** — one row per returned file ever ingested (sha256-unique, so ingesting
+  the same bytes twice changes nothing), with its status, every reason, the entries
+  read from it and the signature kind;
+* **sign-ups** — the current accepted return per scheme and practice. A newer
+  accepted return supersedes the older (``returns.superseded_by``); both stay.
+
+Writers on SQLite take the write lock when their transaction begins
+(``BEGIN IMMEDIATE``), so two ``ingest`` processes on one file serialise instead of
+deadlocking, and the sha256 unique key means neither duplicates the other's rows.
 
 The schema is created on first use and versioned in the ``meta`` table
 (``schema_version``) so that a later release can migrate it. Registering is
@@ -47,7 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import RecordsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: issued register; 2: + returns, signups, issued.form_json
 DEFAULT_URL = "sqlite:///agreementgen.db"
 URL_ENV = "AGREEMENTGEN_DB"
 
@@ -72,6 +81,7 @@ issued = Table(
     Column("terms_json", Text, nullable=False),
     Column("terms_digest", String(80), nullable=False),
     Column("practice_json", Text, nullable=False),
+    Column("form_json", Text, nullable=False, server_default="[]"),  # the tags the practice fills in
     Column("first_issued_at", String(32), nullable=False),
     Column("last_issued_at", String(32), nullable=False),
 )
@@ -95,6 +105,44 @@ issue_events = Table(
     Column("terms_json", Text, nullable=False),
     Column("issued_at", String(32), nullable=False),
 )
+
+
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("filename", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("received_at", String(32), nullable=False),
+    Column("doc_id", String(200), index=True),
+    Column("id_source", String(32), nullable=False),
+    Column("scheme_id", String(64), index=True),
+    Column("practice_code", String(16), index=True),
+    Column("status", String(16), nullable=False),
+    Column("reasons_json", Text, nullable=False),
+    Column("fields_json", Text, nullable=False),
+    Column("signature_kind", String(16), nullable=False),
+    Column("signer", Text, nullable=False),
+    Column("signed_date", String(10)),
+    Column("superseded_by", Integer),
+)
+
+signups = Table(
+    "signups",
+    metadata,
+    Column("scheme_id", String(64), primary_key=True),
+    Column("practice_code", String(16), primary_key=True),
+    Column("doc_id", String(200), nullable=False),
+    Column("return_id", Integer, nullable=False),
+    Column("signed_date", String(10)),
+    Column("signatory", Text, nullable=False),
+    Column("signature_kind", String(16), nullable=False),
+    Column("accepted_at", String(32), nullable=False),
+)
+
+TABLES = {"issued": issued, "returns": returns, "signups": signups}
 
 
 def default_url() -> str:
@@ -121,6 +169,37 @@ class IssuedDocument:
     terms_digest: str
     practice: dict[str, Any]
     files: tuple[IssuedFile, ...] = ()
+    first_issued_at: str = ""
+    form_tags: tuple[str, ...] = ()  # what the practice must fill in
+
+
+@dataclass
+class ReturnRecord:
+    """One returned file as ingest judged it, ready to record."""
+
+    sha256: str
+    filename: str
+    size: int
+    format: str
+    doc_id: str | None
+    id_source: str
+    scheme_id: str | None
+    practice_code: str | None
+    status: str  # accepted / flagged / rejected
+    reasons: list[str]
+    fields: dict[str, str]
+    signature_kind: str  # typed / digital / none
+    signer: str = ""
+    signed_date: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    return_id: int
+    new: bool  # False: these bytes were already on record (nothing changed)
+    status: str
+    reasons: tuple[str, ...]
+    superseded: int | None = None  # the accepted return this one replaced
 
 
 def _now() -> str:
@@ -140,11 +219,18 @@ class Records:
             engine = create_engine(url, future=True)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "begin", _sqlite_begin_immediate)
             metadata.create_all(engine)
             with engine.begin() as conn:
                 found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
                 if found is None:
                     conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                elif int(found) < SCHEMA_VERSION:
+                    # 1 → 2: create_all has just made the new tables; add the new column.
+                    conn.exec_driver_sql("ALTER TABLE issued ADD COLUMN form_json TEXT NOT NULL DEFAULT '[]'")
+                    conn.execute(
+                        update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
+                    )
                 elif int(found) > SCHEMA_VERSION:
                     raise RecordsError(
                         f"the database has schema version {found}, newer than this agreementgen "
@@ -202,6 +288,7 @@ class Records:
                     "terms_json": terms_json,
                     "terms_digest": doc.terms_digest,
                     "practice_json": json.dumps(doc.practice, sort_keys=True, ensure_ascii=False),
+                    "form_json": json.dumps(list(doc.form_tags)),
                     "last_issued_at": now,
                 }
                 previous = current.get(doc.doc_id)
@@ -260,6 +347,137 @@ class Records:
         with self._begin() as conn:
             return [_document(row, []) for row in conn.execute(query).mappings()]
 
+    def practice_was_issued(self, scheme_id: str, practice_code: str) -> bool:
+        with self._begin() as conn:
+            query = select(issued.c.doc_id).where(
+                (issued.c.scheme_id == scheme_id) & (issued.c.practice_code == practice_code)
+            )
+            return conn.execute(query.limit(1)).first() is not None
+
+    def scheme_was_issued(self, scheme_id: str) -> bool:
+        with self._begin() as conn:
+            query = select(issued.c.doc_id).where(issued.c.scheme_id == scheme_id).limit(1)
+            return conn.execute(query).first() is not None
+
+    def known_returns(self) -> dict[str, int]:
+        """sha256 → return id of every file on record (a re-ingest skips these unread)."""
+        with self._begin() as conn:
+            return {r.sha256: r.id for r in conn.execute(select(returns.c.sha256, returns.c.id))}
+
+    def record_return(self, record: ReturnRecord) -> Recorded:
+        """Record one return, once; make an accepted one the practice's current sign-up.
+
+        The same bytes again change nothing. An accepted return whose entries equal the
+        current sign-up's is a duplicate (recorded, rejected). Otherwise the newer accepted
+        return supersedes the older, which stays on record.
+        """
+        now = _now()
+        status, reasons = record.status, list(record.reasons)
+        fields_json = json.dumps(record.fields, sort_keys=True, ensure_ascii=False)
+        superseded: int | None = None
+        with self._begin() as conn:
+            existing = conn.execute(
+                select(returns.c.id, returns.c.status, returns.c.reasons_json).where(
+                    returns.c.sha256 == record.sha256
+                )
+            ).first()
+            if existing is not None:
+                return Recorded(existing.id, False, existing.status, tuple(json.loads(existing.reasons_json)))
+            current = None
+            if status == "accepted" and record.scheme_id and record.practice_code:
+                current = conn.execute(
+                    select(signups.c.return_id, returns.c.doc_id, returns.c.fields_json)
+                    .join(returns, returns.c.id == signups.c.return_id)
+                    .where(
+                        (signups.c.scheme_id == record.scheme_id)
+                        & (signups.c.practice_code == record.practice_code)
+                    )
+                ).first()
+                if (
+                    current is not None
+                    and current.doc_id == record.doc_id
+                    and current.fields_json == fields_json
+                ):
+                    status = "rejected"
+                    reasons.append(
+                        f"duplicate: the same entries as return #{current.return_id}, already accepted"
+                    )
+            inserted = conn.execute(
+                insert(returns).values(
+                    sha256=record.sha256,
+                    filename=record.filename,
+                    size=record.size,
+                    format=record.format,
+                    received_at=now,
+                    doc_id=record.doc_id,
+                    id_source=record.id_source,
+                    scheme_id=record.scheme_id,
+                    practice_code=record.practice_code,
+                    status=status,
+                    reasons_json=json.dumps(reasons, ensure_ascii=False),
+                    fields_json=fields_json,
+                    signature_kind=record.signature_kind,
+                    signer=record.signer,
+                    signed_date=record.signed_date,
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            new_id = int(inserted[0])
+            if status == "accepted" and record.scheme_id and record.practice_code:
+                values = {
+                    "doc_id": record.doc_id,
+                    "return_id": new_id,
+                    "signed_date": record.signed_date,
+                    "signatory": record.signer,
+                    "signature_kind": record.signature_kind,
+                    "accepted_at": now,
+                }
+                if current is None:
+                    conn.execute(
+                        insert(signups).values(
+                            scheme_id=record.scheme_id, practice_code=record.practice_code, **values
+                        )
+                    )
+                else:
+                    superseded = current.return_id
+                    conn.execute(
+                        update(signups)
+                        .where(
+                            (signups.c.scheme_id == record.scheme_id)
+                            & (signups.c.practice_code == record.practice_code)
+                        )
+                        .values(**values)
+                    )
+                    conn.execute(
+                        update(returns).where(returns.c.id == superseded).values(superseded_by=new_id)
+                    )
+        return Recorded(int(new_id), True, status, tuple(reasons), superseded)
+
+    def returns_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
+        """Every return on record (oldest first), with reasons and entries decoded."""
+        query = select(returns).order_by(returns.c.id)
+        if scheme_id:
+            query = query.where(returns.c.scheme_id == scheme_id)
+        with self._begin() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            row["reasons"] = json.loads(row.pop("reasons_json"))
+            row["fields"] = json.loads(row.pop("fields_json"))
+        return rows
+
+    def signups_for(self, scheme_id: str) -> dict[str, dict[str, Any]]:
+        """practice code → its current sign-up."""
+        with self._begin() as conn:
+            rows = conn.execute(select(signups).where(signups.c.scheme_id == scheme_id)).mappings()
+            return {r["practice_code"]: dict(r) for r in rows}
+
+    def table_rows(self, name: str) -> tuple[list[str], list[list[Any]]]:
+        """Header and rows of a whole table, for export."""
+        table = TABLES[name]
+        with self._begin() as conn:
+            result = conn.execute(select(table).order_by(*table.primary_key.columns))
+            return list(result.keys()), [list(r) for r in result]
+
     def issue_history(self, doc_id: str) -> list[tuple[str, str]]:
         """(terms digest, issued at) for every distinct issue of a document, oldest first."""
         with self._begin() as conn:
@@ -283,17 +501,26 @@ def _document(row: Any, files: list[IssuedFile]) -> IssuedDocument:
         terms_digest=row["terms_digest"],
         practice=json.loads(row["practice_json"]),
         files=tuple(files),
+        first_issued_at=row["first_issued_at"],
+        form_tags=tuple(json.loads(row["form_json"])),
     )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (status) run while a bulk run or an ingest writes; the busy
     # timeout makes concurrent writers wait instead of failing at once.
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see below)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # A deferred transaction that reads then writes can deadlock against another writer
+    # (SQLITE_BUSY that no timeout cures); taking the write lock up front makes writers queue.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _safe(url: str) -> str:
