@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,56 @@ def line_of(path: Path, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+def require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if in_ci():
+            pytest.fail(f"{tool} is not installed; CI must have it")
+        pytest.skip(f"{tool} is not installed: cannot run this check")
+    return path
+
+
+def self_signed_certificate():
+    from asn1crypto import keys, x509
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "Dr Siân Ôwen (test practice signatory)")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        cx509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(cx509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(cx509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            cx509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    der_key = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (
+        x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
+        keys.PrivateKeyInfo.load(der_key),
+    )

@@ -7,10 +7,8 @@ Nothing is mocked.
 """
 
 import dataclasses
-import datetime
 import io
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -25,7 +23,14 @@ from agreementgen.errors import RenderError
 from agreementgen.render import pdf
 from agreementgen.render.pdf_section7 import render_section7
 from agreementgen.validation import load_inputs
-from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, in_ci
+from conftest import (
+    EPRACCUR_2023_06H,
+    LIST_SIZES_2021_06H,
+    QEF,
+    ROOT,
+    require,
+    self_signed_certificate,
+)
 
 INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
 SCHEME = INPUTS.scheme
@@ -79,15 +84,6 @@ def text_of(data: bytes) -> str:
     """All the text, whitespace normalised (long names wrap over lines)."""
     reader = PdfReader(io.BytesIO(data))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-
-
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if in_ci():
-            pytest.fail(f"{tool} is not installed; CI must have it")
-        pytest.skip(f"{tool} is not installed: cannot run this check")
-    return path
 
 
 # --- the issued terms ----------------------------------------------------------------------------
@@ -405,50 +401,6 @@ def test_pypdfform_fills_the_form_and_pypdf_reads_it_back(lensfield):
     assert {tag: values[tag] for tag in FILLED} == FILLED
     assert values["term_list_size"] == "12,731"
     assert values["doc_id"] == "cpccg-qef-2017-18:v1:D81001:section7"
-
-
-def self_signed_certificate():
-    from asn1crypto import keys, x509
-    from cryptography import x509 as cx509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "Dr Siân Ôwen (test practice signatory)")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        cx509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(cx509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(cx509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            cx509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    der_key = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return (
-        x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
-        keys.PrivateKeyInfo.load(der_key),
-    )
 
 
 def test_pyhanko_signs_the_signature_field_and_the_signature_validates(lensfield):

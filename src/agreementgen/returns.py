@@ -1,0 +1,259 @@
+"""Reading one returned form: what the file is, which issued document it claims to be, what it says.
+
+Owns the read side of a return and nothing else — no database, no judgement about the
+issued register (that is :mod:`agreementgen.ingest`). Given a file's bytes it finds:
+
+* the **format** by content, never by name (a JPEG renamed ``.pdf`` is a JPEG);
+* the **document id**: the PDF's hidden ``doc_id`` field, else its metadata key
+  ``/AgreementgenDocumentId``, else (a flattened form) the id printed in its footer
+  text, else (a scan) the QR code if ``zbarimg`` and ``pdftoppm`` are installed; the
+  DOCX's custom property ``doc_id``;
+* the **entries**: every form field (PDF) or tagged content control (DOCX) as text —
+  the practice's entries and the issued terms alike;
+* a **digital signature**, validated with pyHanko: intact, covering the whole file,
+  the signer's certificate subject.
+
+Anything that stops the file being read is a :class:`Finding` of severity
+``rejected``; anything that lets it be read but needs a person is ``flagged``.
+Nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .context import DOC_ID_FIELD, parse_document_id
+from .errors import AgreementgenError
+from .render.docx import read_content_controls, read_custom_properties
+
+Severity = Literal["rejected", "flagged"]
+
+# A signed Section 7 is ~100 KB as PDF, ~30 KB as DOCX, a few MB as a scan; anything over
+# this is refused unread (documented in the README).
+MAX_RETURN_BYTES = 25 * 1024 * 1024
+SIGNATURE_FIELD = "practice_digital_signature"
+METADATA_KEY = "/AgreementgenDocumentId"
+_ID_IN_TEXT = re.compile(r"Document id:\s*(\S+:v[^:\s]+:[A-Z0-9]+:[a-z0-9_]+)")
+_MAGIC = (
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89PNG", "a PNG image"),
+    (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\xd0\xcf\x11\xe0", "an old Word/Excel (OLE) file"),
+    (b"{\\rtf", "an RTF file"),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    reason: str
+
+
+@dataclass
+class Signature:
+    """A digital signature found in the file, as pyHanko judged it."""
+
+    field: str
+    intact: bool
+    valid: bool
+    whole_file: bool
+    signer: str
+    signed_at: str | None
+    problem: str | None = None
+
+
+@dataclass
+class ReadReturn:
+    format: str  # "pdf", "docx" or "unknown"
+    doc_id: str | None = None
+    id_source: str = ""  # "form field", "metadata", "footer text", "qr code", "custom properties"
+    fields: dict[str, str] = field(default_factory=dict)
+    signature: Signature | None = None
+    findings: list[Finding] = field(default_factory=list)
+    has_form: bool = False
+
+    def reject(self, reason: str) -> ReadReturn:
+        self.findings.append(Finding("rejected", reason))
+        return self
+
+    def flag(self, reason: str) -> None:
+        self.findings.append(Finding("flagged", reason))
+
+
+def read_return(data: bytes) -> ReadReturn:
+    """Everything a returned file says about itself (never raises for a bad file)."""
+    if not data:
+        return ReadReturn("unknown").reject("empty file")
+    if len(data) > MAX_RETURN_BYTES:
+        return ReadReturn("unknown").reject(
+            f"file is {len(data):,} bytes, over the {MAX_RETURN_BYTES:,}-byte limit for a return"
+        )
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return _read_pdf(data)
+    if data.startswith(b"PK\x03\x04"):
+        return _read_docx(data)
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            return ReadReturn("unknown").reject(f"not a PDF or DOCX: the content is {what}")
+    return ReadReturn("unknown").reject("not a PDF or DOCX (unrecognised content)")
+
+
+# --- DOCX -------------------------------------------------------------------------------------
+
+
+def _read_docx(data: bytes) -> ReadReturn:
+    result = ReadReturn("docx")
+    try:
+        props = read_custom_properties(data)
+        controls = read_content_controls(data)
+    except AgreementgenError as exc:
+        return result.reject(f"not a readable DOCX: {exc.message}")
+    result.has_form = bool(controls)
+    result.fields = {k: v.strip() for k, v in controls.items()}
+    doc_id = props.get("doc_id", "").strip()
+    if doc_id:
+        result.doc_id, result.id_source = doc_id, "custom properties"
+    elif result.fields.get(DOC_ID_FIELD):
+        result.doc_id, result.id_source = result.fields[DOC_ID_FIELD], "content control"
+    else:
+        result.reject("no document id: the DOCX has no agreementgen custom properties")
+    return result
+
+
+# --- PDF --------------------------------------------------------------------------------------
+
+
+def _read_pdf(data: bytes) -> ReadReturn:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    result = ReadReturn("pdf")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            # An owner password alone still lets anyone read it; a user password does not.
+            try:
+                opened = bool(reader.decrypt(""))
+            except Exception:  # pypdf raises several types for unsupported encryption
+                opened = False
+            if not opened:
+                return result.reject("encrypted PDF: ask the practice to send it without a password")
+        raw = reader.get_fields() or {}
+        fields = {name: _field_text(f.get("/V")) for name, f in raw.items()}
+        metadata: Any = reader.metadata or {}
+        meta_id = str(metadata.get(METADATA_KEY) or "").strip()
+        text = "" if raw else _page_text(reader)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
+        return result.reject(f"not a readable PDF (truncated or damaged): {type(exc).__name__}: {exc}")
+    result.has_form = bool(raw)
+    result.fields = {k: v for k, v in fields.items() if k != SIGNATURE_FIELD}
+    if fields.get(DOC_ID_FIELD):
+        result.doc_id, result.id_source = fields[DOC_ID_FIELD], "form field"
+    elif meta_id:
+        result.doc_id, result.id_source = meta_id, "metadata"
+    if not raw:
+        found = _ID_IN_TEXT.search(text)
+        if found:
+            result.doc_id = result.doc_id or found.group(1)
+            result.id_source = result.id_source or "footer text"
+            result.flag("the form has been flattened: its entries cannot be read; check them by hand")
+        else:
+            _identify_scan(data, result)
+    if SIGNATURE_FIELD in raw and raw[SIGNATURE_FIELD].get("/V") is not None:
+        result.signature = _validate_signature(data)
+    return result
+
+
+def _field_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value).strip()
+    return str(value).strip()
+
+
+def _page_text(reader: Any) -> str:
+    return "\n".join((page.extract_text() or "") for page in reader.pages[:8])
+
+
+def _identify_scan(data: bytes, result: ReadReturn) -> None:
+    """A PDF with no form and no text: a scan. Find the id in its QR code if a decoder is here."""
+    doc_id = decode_qr(data)
+    if doc_id and parse_document_id(doc_id):
+        result.doc_id, result.id_source = doc_id, "qr code"
+        result.flag("a scanned return (no form layer): matched by its QR code; enter its entries by hand")
+    elif shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None:
+        result.flag(
+            "a scanned return (no form layer) and no QR decoder installed (zbar-tools, poppler-utils): "
+            "match it to its practice by hand"
+        )
+    else:
+        result.flag("a scanned return (no form layer) whose QR code could not be read: match it by hand")
+
+
+def decode_qr(pdf: bytes, pages: int = 8) -> str | None:
+    """The first agreementgen id in a QR code on the PDF's pages (zbarimg + pdftoppm), or None."""
+    zbarimg, pdftoppm = shutil.which("zbarimg"), shutil.which("pdftoppm")
+    if zbarimg is None or pdftoppm is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="agreementgen-qr-") as tmp:
+        source = Path(tmp, "in.pdf")
+        source.write_bytes(pdf)
+        try:
+            subprocess.run(
+                [pdftoppm, "-png", "-gray", "-r", "150", "-l", str(pages), str(source), str(Path(tmp, "p"))],
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+            images = sorted(str(p) for p in Path(tmp).glob("p*.png"))
+            if not images:
+                return None
+            read = subprocess.run(
+                [zbarimg, "-q", "--raw", *images], capture_output=True, text=True, timeout=120, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    for line in read.stdout.splitlines():
+        if parse_document_id(line.strip()):
+            return line.strip()
+    return None
+
+
+def _validate_signature(data: bytes) -> Signature:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = [s for s in reader.embedded_signatures if s.field_name == SIGNATURE_FIELD]
+        if not signatures:
+            return Signature(
+                SIGNATURE_FIELD, False, False, False, "", None, "the signature could not be found"
+            )
+        embedded = signatures[0]
+        # No trust roots: we record who signed; whether to trust the certificate is the team's call.
+        status = validate_pdf_signature(embedded, ValidationContext(trust_roots=[], allow_fetching=False))
+        subject = embedded.signer_cert.subject.human_friendly
+        signed_at = embedded.self_reported_timestamp
+        return Signature(
+            field=SIGNATURE_FIELD,
+            intact=bool(status.intact),
+            valid=bool(status.intact and status.valid),
+            whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
+            signer=subject,
+            signed_at=signed_at.isoformat() if signed_at else None,
+        )
+    except Exception as exc:  # pyHanko raises many types for a damaged signature
+        return Signature(SIGNATURE_FIELD, False, False, False, "", None, f"{type(exc).__name__}: {exc}")
