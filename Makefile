@@ -27,9 +27,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## the benchmarks: bulk rendering and national data loading
+bench: $(STAMP)  ## the benchmarks: national data loading, bulk rendering, ingesting returns
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/bulk.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) output/demo .pytest_cache .mypy_cache .ruff_cache

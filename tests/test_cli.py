@@ -1,7 +1,9 @@
 """The agreementgen command: exit codes, exact messages, and real files written."""
 
+import csv
 import json
 import os
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -137,6 +139,14 @@ def test_demo_writes_the_cp_entitlements(tmp_path: Path):
     report = json.loads((tmp_path / "output/demo/entitlements.json").read_text())
     assert report["totals"]["total"] == "2007870.00"
     assert (tmp_path / "output/demo/entitlements.xlsx").stat().st_size > 0
+    # ... and the whole loop: a simulated round of returns ingested, the status and the chase list.
+    assert "ingested 68 file(s): 65 accepted, 2 flagged, 1 rejected, 0 already on record" in result.output
+    assert "flagged returned-000.pdf: issued terms changed: term_list_size (issued '12,731'" in result.output
+    assert (
+        "status: 85 issued, 67 returned, 65 accepted, 2 flagged, 0 rejected, 20 outstanding" in result.output
+    )
+    chase = (tmp_path / "output/demo/chase.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(chase) == 21 and chase[0].startswith("practice_code,practice_name,email")
 
 
 def test_generate_renders_the_packs_and_says_where_the_register_is(tmp_path: Path):
@@ -200,3 +210,64 @@ def test_check_template_passes_the_shipped_template_and_names_unknown_variables(
     assert bad.exit_code == 1
     assert "variable(s) the context does not provide:" in bad.output
     assert "practice.nmae" in bad.output
+
+
+def _issued_and_returned(tmp_path: Path) -> tuple[str, Path]:
+    from agreementgen.simulate import fill_pdf, practice_entries
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    result = invoke("generate", "-s", str(QEF), *SAMPLE, "--out", str(tmp_path / "packs"), "--jobs", "1",
+                    "--db", db, "--format", "pdf")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    pdf = (tmp_path / "packs" / "D81001" / "section7.pdf").read_bytes()
+    (inbox / "good.pdf").write_bytes(fill_pdf(pdf, practice_entries(0, date.today())))
+    (inbox / "=cmd.pdf").write_bytes(b"\xff\xd8\xff\xe0 a photo")
+    return db, inbox
+
+
+def test_ingest_status_and_export_close_the_loop(tmp_path: Path):
+    db, inbox = _issued_and_returned(tmp_path)
+    result = invoke("ingest", str(inbox), "--db", db, "-s", str(QEF))
+    assert result.exit_code == 0, result.output
+    assert "2 file(s)" in result.output and "1 accepted, 0 flagged, 1 rejected" in result.output
+    assert "not a PDF or DOCX: the content is a JPEG image" in result.output
+    again = invoke("ingest", str(inbox), "--db", db, "--json")
+    lines = [json.loads(line) for line in again.stdout.splitlines()]
+    assert [(x["status"], x["new"]) for x in lines] == [("rejected", False), ("accepted", False)]
+
+    status = invoke("status", "-s", str(QEF), "--db", db, "--json", "--chase", str(tmp_path / "chase.xlsx"))
+    figures = json.loads(status.stdout)
+    assert (figures["issued"], figures["accepted"], figures["outstanding"]) == (85, 1, 84)
+    sheet = openpyxl.load_workbook(tmp_path / "chase.xlsx").active
+    assert sheet.max_row == 85 and sheet["A1"].value == "practice_code"
+    shown = invoke("status", "-s", str(QEF), "--db", db)
+    assert "84 practice(s) to chase" in shown.output and "use --chase FILE" in shown.output
+
+    for name in ("signups", "returns", "issued"):
+        assert (
+            invoke("export", "--db", db, "--table", name, "--to", str(tmp_path / f"{name}.csv")).exit_code
+            == 0
+        )
+    assert invoke("export", "--db", db, "--table", "returns", "--to", str(tmp_path / "r.xlsx")).exit_code == 0
+    rows = list(csv.reader((tmp_path / "returns.csv").open(encoding="utf-8-sig")))
+    filenames = [r[rows[0].index("filename")] for r in rows[1:]]
+    assert any(f.endswith("=cmd.pdf") for f in filenames)
+    cells = [c.value for c in openpyxl.load_workbook(tmp_path / "r.xlsx").active["C"]]
+    assert all(not str(v).startswith("=") for v in cells)  # a formula-looking name stays text
+    signups = list(csv.reader((tmp_path / "signups.csv").open(encoding="utf-8-sig")))
+    assert len(signups) == 2 and signups[1][1] == "D81001"
+
+
+def test_ingest_names_a_missing_path_and_export_a_bad_table(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    result = invoke("ingest", str(tmp_path / "nope"), "--db", db)
+    assert result.exit_code == 1 and "no such file or folder" in result.output
+    result = invoke("export", "--db", db, "--table", "people", "--to", str(tmp_path / "x.csv"))
+    assert (
+        result.exit_code == 1
+        and "unknown table 'people'; choose from issued, returns, signups" in result.output
+    )
+    result = invoke("export", "--db", db, "--table", "issued", "--to", str(tmp_path / "x.txt"))
+    assert result.exit_code == 1 and "give a .csv or .xlsx file name" in result.output

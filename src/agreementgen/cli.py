@@ -7,6 +7,7 @@ becomes a message naming file/row/field and exit code 1 in one place
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -27,9 +28,10 @@ from .documents import FORMATS, KINDS, get_kind, parse_list
 from .entitlements import EntitlementTable, entitlement_table
 from .errors import AgreementgenError, ProblemsFound
 from .practices import PracticeData
-from .records import DEFAULT_URL, URL_ENV, default_url
+from .records import DEFAULT_URL, URL_ENV, Records, default_url
 from .render.docx import check_template
 from .resources import bundled, sample_practice_files, sample_scheme
+from .tables import write_csv, write_xlsx
 from .validation import Inputs, load_checked_scheme, load_inputs
 
 app = typer.Typer(
@@ -241,6 +243,44 @@ def demo(
     report = _generate(inputs, out_dir / "packs", "section7", "docx,pdf", None, db_url, None, True)
     if inputs.data.problems or report.failures:
         raise typer.Exit(1)
+    _demo_returns(inputs, out_dir, db_url)
+
+
+def _demo_returns(inputs: Inputs, out_dir: Path, db_url: str) -> None:
+    """Simulate a round of returns, ingest it, and show the status and chase list."""
+    from datetime import date
+
+    from .ingest import ingest as run_ingest
+    from .simulate import simulate_round
+    from .status import CHASE_COLUMNS, scheme_status
+
+    out.rule("A simulated round of signed returns, ingested")
+    codes = [p.code for p in inputs.data.practices]
+    made = simulate_round(out_dir / "packs", codes, out_dir / "returns", date.today())
+    out.print(
+        f"{len(made)} practices replied into {escape(str(out_dir / 'returns'))} "
+        f"(one changed its list size, one left the date blank, one sent a photo); "
+        f"{len(codes) - len(made)} did not reply"
+    )
+    records = Records.open(db_url)
+    report = run_ingest([out_dir / "returns"], records)
+    counts = report.counts
+    out.print(
+        f"ingested {len(report.files)} file(s): {counts['accepted']} accepted, {counts['flagged']} flagged, "
+        f"{counts['rejected']} rejected, {report.unchanged} already on record"
+    )
+    for f in report.files:
+        if f.status != "accepted":
+            out.print(f"  [{STATUS_STYLE[f.status]}]{f.status}[/] {escape(Path(f.path).name)}: "
+                      f"{escape('; '.join(f.reasons))}")  # fmt: skip
+    result = scheme_status(inputs.scheme, records)
+    chase = out_dir / "chase.csv"
+    write_csv(chase, list(CHASE_COLUMNS), [[row[c] for c in CHASE_COLUMNS] for row in result.chase])
+    out.print(
+        f"status: {result.issued} issued, {result.returned} returned, {result.accepted} accepted, "
+        f"{result.flagged} flagged, {result.rejected} rejected, {result.outstanding} outstanding"
+    )
+    out.print(f"wrote {escape(str(chase))} ({len(result.chase)} practices to chase)")
 
 
 JobsOpt = Annotated[
@@ -383,6 +423,141 @@ def check_template_command(
             out.print(f"  {escape(name)}")
     if result.missing:
         raise typer.Exit(1)
+
+
+def _write_table(path: Path, header: list[str], rows: list[list[Any]], sheet: str) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        write_csv(path, header, rows)
+    elif suffix == ".xlsx":
+        write_xlsx(path, header, rows, sheet=sheet)
+    else:
+        raise AgreementgenError("give a .csv or .xlsx file name", path=path)
+
+
+STATUS_STYLE = {"accepted": "green", "flagged": "yellow", "rejected": "red"}
+
+
+@app.command()
+@handles_errors
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Returned forms: files and/or folders (searched recursively).")
+    ],
+    db: DbOpt = None,
+    scheme: Annotated[
+        Path | None, typer.Option("--scheme", "-s", help="Only accept forms of this scheme (YAML).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead.")] = False,
+) -> None:
+    """Read returned forms (PDF, DOCX, scans), check them against the issued register, record them."""
+    from .ingest import FileOutcome
+    from .ingest import ingest as run_ingest
+
+    records = Records.open(db)
+    scheme_id = load_checked_scheme(scheme).id if scheme else None
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise ProblemsFound(
+            [AgreementgenError("no such file or folder", path=p) for p in missing], "nothing ingested"
+        )
+
+    def show(outcome: FileOutcome) -> None:
+        progress.advance(task)
+        if as_json:
+            return
+        style = STATUS_STYLE.get(outcome.status, "white")
+        again = "" if outcome.new else " (already on record)"
+        out.print(f"[{style}]{outcome.status or 'recorded':>9}[/] {escape(outcome.path)}{again}")
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
+        disable=as_json,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("ingesting", total=None)
+        report = run_ingest(
+            paths, records, scheme_id=scheme_id,
+            on_file=show,
+        )  # fmt: skip
+    if as_json:
+        for f in report.files:
+            print(json.dumps(dataclasses.asdict(f), ensure_ascii=False))
+        return
+    for f in report.files:
+        if f.new and f.status != "accepted":
+            err.print(f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}[/] {escape(f.path)}:")
+            for reason in f.reasons:
+                err.print(f"    {escape(reason)}")
+    counts = report.counts
+    out.print(
+        f"{len(report.files):,} file(s) in {report.seconds:.1f} s: {counts['accepted']:,} accepted, "
+        f"{counts['flagged']:,} flagged, {counts['rejected']:,} rejected, "
+        f"{report.unchanged:,} already on record"
+    )
+    out.print(f"records: {escape(db or default_url())}")
+
+
+@app.command()
+@handles_errors
+def status(
+    scheme: SchemeOpt,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+    chase: Annotated[
+        Path | None, typer.Option("--chase", help="Write the practices to chase to this .csv or .xlsx.")
+    ] = None,
+) -> None:
+    """Counts of issued, returned, accepted, flagged, rejected and outstanding; who to chase."""
+    from .status import CHASE_COLUMNS, scheme_status
+
+    spec = load_checked_scheme(scheme)
+    result = scheme_status(spec, Records.open(db))
+    if chase:
+        _write_table(
+            chase, list(CHASE_COLUMNS), [[row[c] for c in CHASE_COLUMNS] for row in result.chase], "chase"
+        )
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return
+    out.print(f"[bold]{escape(result.title)}[/] ({result.scheme_id})")
+    days = result.days_to_deadline
+    when = f"{days} day(s) to go" if days >= 0 else f"passed {-days} day(s) ago"
+    out.print(f"sign-up deadline {result.deadline}: {when}")
+    table = Table("issued", "returned", "accepted", "flagged", "rejected", "outstanding")
+    table.add_row(*(f"{getattr(result, k):,}" for k in table_columns(table)))
+    out.print(table)
+    if result.unmatched_returns:
+        out.print(f"{result.unmatched_returns:,} return(s) name this scheme but no issued document")
+    if result.chase:
+        out.print(
+            f"{len(result.chase):,} practice(s) to chase" + (f": wrote {escape(str(chase))}" if chase else "")
+        )
+        for row in result.chase[:10]:
+            name, email = escape(row["practice_name"]), escape(row["email"])
+            out.print(f"  {row['practice_code']} {name} — {row['state']} {email}")
+        if len(result.chase) > 10:
+            out.print(f"  … and {len(result.chase) - 10:,} more (use --chase FILE for the full list)")
+
+
+def table_columns(table: Table) -> list[str]:
+    return [str(c.header) for c in table.columns]
+
+
+@app.command()
+@handles_errors
+def export(
+    table: Annotated[str, typer.Option("--table", help="signups, returns or issued.")],
+    to: Annotated[Path, typer.Option("--to", help="A .csv or .xlsx file to write.")],
+    db: DbOpt = None,
+) -> None:
+    """Export a records table to CSV or XLSX (spreadsheet formulas neutralised)."""
+    from .records import TABLES
+
+    if table not in TABLES:
+        raise AgreementgenError(f"unknown table '{table}'; choose from {', '.join(TABLES)}", field="--table")
+    header, rows = Records.open(db).table_rows(table)
+    _write_table(to, header, rows, table)
+    out.print(f"wrote {len(rows):,} {table} row(s) to {escape(str(to))}")
 
 
 def _version(value: bool) -> None:

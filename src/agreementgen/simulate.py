@@ -1,0 +1,139 @@
+"""A simulated round of returns for the demo: what practices send back, good and bad.
+
+Owns filling issued forms the way a practice would — the PDF's form fields with pypdf
+(a different library from the one that wrote them), the DOCX's content controls by
+editing their XML — and the demo's mix: most practices sign and return the PDF, a few
+return the Word version, one changes its list size (tampered), one forgets the date,
+one sends a photo renamed ``.pdf``, and the rest do not reply (to be chased).
+The tests fill forms with independent fillers (pdftk, PyPDFForm, LibreOffice) instead.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from lxml import etree
+
+from .context import long_date
+from .render.docx import W
+
+SIGNATORIES = (
+    ("Dr Siân Ôwen", "Senior Partner"),
+    ("Dr Aoife O'Brien", "GP Partner"),
+    ("Jo Bloggs", "Practice Manager"),
+    ("Dr Kwame Mensah", "Managing Partner"),
+)
+# A 1×1 JPEG: the bytes of a phone photo someone renamed to .pdf.
+JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912"
+    "130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b08000100"
+    "0101011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffda0008010100003f00"
+    "d2cf20ffd9"
+)
+
+
+def practice_entries(index: int, signed_on: date) -> dict[str, str]:
+    """What practice number ``index`` types into its form."""
+    name, designation = SIGNATORIES[index % len(SIGNATORIES)]
+    return {
+        "lead_gp_clinical_representative": "Dr A Patel",
+        "lead_management_representative": "Jo Bloggs",
+        "lead_gp_referral_lead": "Dr B Okafor",
+        "lead_gp_prescribing_lead": "Dr C Nowak",
+        "practice_signatory_name": name,
+        "practice_signatory_designation": designation,
+        "practice_signature": name,
+        "practice_signature_date": long_date(signed_on),
+    }
+
+
+def fill_pdf(pdf: bytes, values: Mapping[str, str]) -> bytes:
+    """The PDF with its form fields set (read-only ones too, as a tamperer would)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.set_need_appearances_writer(True)
+    for page in writer.pages:
+        if "/Annots" in page:  # pypdf warns about pages without fields
+            writer.update_page_form_field_values(page, dict(values), auto_regenerate=False)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def fill_docx(docx: bytes, values: Mapping[str, str]) -> bytes:
+    """The DOCX with the content controls tagged in ``values`` holding those texts."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(docx)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                root = etree.fromstring(data, parser)
+                for sdt in root.iter(f"{{{W}}}sdt"):
+                    tag = sdt.find(f"{{{W}}}sdtPr/{{{W}}}tag")
+                    key = tag.get(f"{{{W}}}val") if tag is not None else None
+                    if key is not None and key in values:
+                        _set_control_text(sdt, values[key])
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def _set_control_text(sdt: etree._Element, text: str) -> None:
+    placeholder = sdt.find(f"{{{W}}}sdtPr/{{{W}}}showingPlcHdr")
+    if placeholder is not None:
+        placeholder.getparent().remove(placeholder)
+    texts = list(sdt.iter(f"{{{W}}}t"))
+    if not texts:
+        return
+    texts[0].text = text
+    texts[0].set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    for extra in texts[1:]:
+        extra.text = ""
+
+
+@dataclass(frozen=True)
+class Simulated:
+    path: Path
+    what: str  # what the demo expects: accepted / flagged (why) / rejected (why)
+
+
+def simulate_round(packs: Path, codes: list[str], out_dir: Path, signed_on: date) -> list[Simulated]:
+    """Write a round of returns for the practices ``codes`` (in order) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made: list[Simulated] = []
+
+    def write(name: str, data: bytes, what: str) -> None:
+        path = out_dir / name
+        path.write_bytes(data)
+        made.append(Simulated(path, what))
+
+    replies = codes[: max(len(codes) - len(codes) // 5, 1)]  # a fifth do not reply
+    for index, code in enumerate(replies):
+        entries = practice_entries(index, signed_on)
+        if index == 0 and len(replies) > 3:
+            entries["term_list_size"] = "99,999"  # changes the list size it is paid on
+            write(f"returned-{index:03}.pdf", fill_pdf((packs / code / "section7.pdf").read_bytes(), entries),
+                  "flagged: issued terms changed")  # fmt: skip
+        elif index == 1 and len(replies) > 3:
+            entries["practice_signature_date"] = ""
+            write(f"returned-{index:03}.pdf", fill_pdf((packs / code / "section7.pdf").read_bytes(), entries),
+                  "flagged: date missing")  # fmt: skip
+        elif index == 2 and len(replies) > 3:
+            write(f"IMG_{index:04}.pdf", JPEG, "rejected: a photo, not a PDF")
+        elif index % 10 == 3:
+            docx = fill_docx((packs / code / "section7.docx").read_bytes(), entries)
+            write(f"returned-{index:03}.docx", docx, "accepted (Word)")
+        else:
+            write(f"returned-{index:03}.pdf", fill_pdf((packs / code / "section7.pdf").read_bytes(), entries),
+                  "accepted")  # fmt: skip
+    return made
