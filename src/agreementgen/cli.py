@@ -31,7 +31,7 @@ from .practices import PracticeData
 from .records import DEFAULT_URL, URL_ENV, Records, default_url
 from .render.docx import check_template
 from .resources import bundled, sample_practice_files, sample_scheme
-from .tables import write_csv, write_xlsx
+from .tables import write_csv, write_table
 from .validation import Inputs, load_checked_scheme, load_inputs
 
 app = typer.Typer(
@@ -425,16 +425,6 @@ def check_template_command(
         raise typer.Exit(1)
 
 
-def _write_table(path: Path, header: list[str], rows: list[list[Any]], sheet: str) -> None:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        write_csv(path, header, rows)
-    elif suffix == ".xlsx":
-        write_xlsx(path, header, rows, sheet=sheet)
-    else:
-        raise AgreementgenError("give a .csv or .xlsx file name", path=path)
-
-
 STATUS_STYLE = {"accepted": "green", "flagged": "yellow", "rejected": "red"}
 
 
@@ -513,7 +503,7 @@ def status(
     spec = load_checked_scheme(scheme)
     result = scheme_status(spec, Records.open(db))
     if chase:
-        _write_table(
+        write_table(
             chase, list(CHASE_COLUMNS), [[row[c] for c in CHASE_COLUMNS] for row in result.chase], "chase"
         )
     if as_json:
@@ -523,8 +513,9 @@ def status(
     days = result.days_to_deadline
     when = f"{days} day(s) to go" if days >= 0 else f"passed {-days} day(s) ago"
     out.print(f"sign-up deadline {result.deadline}: {when}")
-    table = Table("issued", "returned", "accepted", "flagged", "rejected", "outstanding")
-    table.add_row(*(f"{getattr(result, k):,}" for k in table_columns(table)))
+    counts = ("issued", "returned", "accepted", "flagged", "rejected", "outstanding")
+    table = Table(*counts)
+    table.add_row(*(f"{getattr(result, k):,}" for k in counts))
     out.print(table)
     if result.unmatched_returns:
         out.print(f"{result.unmatched_returns:,} return(s) name this scheme but no issued document")
@@ -537,10 +528,6 @@ def status(
             out.print(f"  {row['practice_code']} {name} — {row['state']} {email}")
         if len(result.chase) > 10:
             out.print(f"  … and {len(result.chase) - 10:,} more (use --chase FILE for the full list)")
-
-
-def table_columns(table: Table) -> list[str]:
-    return [str(c.header) for c in table.columns]
 
 
 @app.command()
@@ -556,7 +543,7 @@ def export(
     if table not in TABLES:
         raise AgreementgenError(f"unknown table '{table}'; choose from {', '.join(TABLES)}", field="--table")
     header, rows = Records.open(db).table_rows(table)
-    _write_table(to, header, rows, table)
+    write_table(to, header, rows, table)
     out.print(f"wrote {len(rows):,} {table} row(s) to {escape(str(to))}")
 
 

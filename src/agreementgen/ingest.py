@@ -16,6 +16,7 @@ Every file gets one row in the records database with every reason, whatever its 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -62,17 +63,11 @@ def parse_signed_date(text: str) -> date | None:
     return None
 
 
-@dataclass
-class FileOutcome:
-    path: str
-    status: str
-    reasons: tuple[str, ...]
-    return_id: int
-    new: bool
-    doc_id: str | None
-    practice_code: str | None
-    signature_kind: str
-    superseded: int | None = None
+@dataclass(frozen=True)
+class FileOutcome(Recorded):
+    """What happened to one file: its path and the return as recorded."""
+
+    path: str = ""
 
 
 @dataclass
@@ -269,51 +264,19 @@ def ingest(
     report = IngestReport()
     known = records.known_returns()
     for path in find_files(paths):
-        outcome = _known_outcome(path, known) if known else None
-        if outcome is None:
+        recorded = _known(path, known) if known else None
+        if recorded is None:
             recorded = ingest_file(path, records, scheme_id=scheme_id, today=today)
-            outcome = FileOutcome(
-                path=str(path),
-                status=recorded.status,
-                reasons=recorded.reasons,
-                return_id=recorded.return_id,
-                new=recorded.new,
-                doc_id=None,
-                practice_code=None,
-                signature_kind="",
-                superseded=recorded.superseded,
-            )
+        outcome = FileOutcome(**dataclasses.asdict(recorded), path=str(path))
         report.files.append(outcome)
         if on_file:
             on_file(outcome)
-    _fill_details(report, records)
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _known_outcome(path: Path, known: dict[str, int]) -> FileOutcome | None:
+def _known(path: Path, known: dict[str, Recorded]) -> Recorded | None:
     try:
-        sha = _sha256_of(path, b"", -1)
+        return known.get(_sha256_of(path, b"", -1))
     except OSError:
         return None
-    return_id = known.get(sha)
-    if return_id is None:
-        return None
-    return FileOutcome(str(path), "", (), return_id, False, None, None, "")
-
-
-def _fill_details(report: IngestReport, records: Records) -> None:
-    """Status, reasons, id and practice of every outcome, from the rows as recorded."""
-    wanted = {f.return_id for f in report.files}
-    if not wanted:
-        return
-    rows = {r["id"]: r for r in records.returns_for() if r["id"] in wanted}
-    for outcome in report.files:
-        row = rows.get(outcome.return_id)
-        if row is None:
-            continue
-        outcome.status = row["status"]
-        outcome.reasons = tuple(row["reasons"])
-        outcome.doc_id = row["doc_id"]
-        outcome.practice_code = row["practice_code"]
-        outcome.signature_kind = row["signature_kind"]

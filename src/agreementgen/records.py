@@ -199,7 +199,22 @@ class Recorded:
     new: bool  # False: these bytes were already on record (nothing changed)
     status: str
     reasons: tuple[str, ...]
+    doc_id: str | None
+    practice_code: str | None
+    signature_kind: str
     superseded: int | None = None  # the accepted return this one replaced
+
+
+_RECORDED_COLUMNS = (
+    returns.c.id, returns.c.sha256, returns.c.status, returns.c.reasons_json,
+    returns.c.doc_id, returns.c.practice_code, returns.c.signature_kind,
+)  # fmt: skip
+
+
+def _recorded(row: Any) -> Recorded:
+    """A return already on record, as a re-ingest reports it."""
+    return Recorded(row.id, False, row.status, tuple(json.loads(row.reasons_json)), row.doc_id,
+                    row.practice_code, row.signature_kind)  # fmt: skip
 
 
 def _now() -> str:
@@ -359,10 +374,10 @@ class Records:
             query = select(issued.c.doc_id).where(issued.c.scheme_id == scheme_id).limit(1)
             return conn.execute(query).first() is not None
 
-    def known_returns(self) -> dict[str, int]:
-        """sha256 → return id of every file on record (a re-ingest skips these unread)."""
+    def known_returns(self) -> dict[str, Recorded]:
+        """sha256 → every file on record, in one query (a re-ingest skips these unread)."""
         with self._begin() as conn:
-            return {r.sha256: r.id for r in conn.execute(select(returns.c.sha256, returns.c.id))}
+            return {r.sha256: _recorded(r) for r in conn.execute(select(*_RECORDED_COLUMNS))}
 
     def record_return(self, record: ReturnRecord) -> Recorded:
         """Record one return, once; make an accepted one the practice's current sign-up.
@@ -377,12 +392,10 @@ class Records:
         superseded: int | None = None
         with self._begin() as conn:
             existing = conn.execute(
-                select(returns.c.id, returns.c.status, returns.c.reasons_json).where(
-                    returns.c.sha256 == record.sha256
-                )
+                select(*_RECORDED_COLUMNS).where(returns.c.sha256 == record.sha256)
             ).first()
             if existing is not None:
-                return Recorded(existing.id, False, existing.status, tuple(json.loads(existing.reasons_json)))
+                return _recorded(existing)
             current = None
             if status == "accepted" and record.scheme_id and record.practice_code:
                 current = conn.execute(
@@ -451,7 +464,8 @@ class Records:
                     conn.execute(
                         update(returns).where(returns.c.id == superseded).values(superseded_by=new_id)
                     )
-        return Recorded(int(new_id), True, status, tuple(reasons), superseded)
+        return Recorded(int(new_id), True, status, tuple(reasons), record.doc_id, record.practice_code,
+                        record.signature_kind, superseded)  # fmt: skip
 
     def returns_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
         """Every return on record (oldest first), with reasons and entries decoded."""

@@ -237,3 +237,17 @@ def write_xlsx(
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"cannot write: {exc.strerror}", path=path) from exc
+
+
+def write_table(
+    path: str | Path, header: Sequence[str], rows: Sequence[Sequence[object]], sheet: str
+) -> None:
+    """A ``.csv`` or ``.xlsx`` file, by its suffix (anything else is refused, nothing written)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        write_csv(path, header, rows)
+    elif suffix == ".xlsx":
+        write_xlsx(path, header, rows, sheet=sheet)
+    else:
+        raise OutputError("give a .csv or .xlsx file name", path=path)
