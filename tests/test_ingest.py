@@ -382,3 +382,18 @@ def test_nothing_is_written_outside_the_database(records, packs, tmp_path):
     ingest([folder], records)
     assert sorted(p.name for p in folder.iterdir()) == before
     shutil.rmtree(folder)
+
+
+def test_filling_one_field_changes_only_that_fields_appearance(packs):
+    """Fields must not share appearance streams: fillers rewrite a field's stream in place."""
+    filled = PdfReader(io.BytesIO(fill_pdf(issued_pdf(packs), ENTRIES)))
+    shown = {}
+    for page in filled.pages:
+        for annot in page.get("/Annots") or []:
+            widget = annot.get_object()
+            if widget.get("/T") in ENTRIES:
+                shown[widget["/T"]] = widget["/AP"]["/N"].get_object().get_data()
+    assert len(shown) == len(ENTRIES)
+    for tag, value in ENTRIES.items():
+        ascii_part = value.encode("latin-1", "ignore").decode("latin-1")[-5:].encode("latin-1")
+        assert ascii_part in shown[tag], (tag, shown[tag][:200])

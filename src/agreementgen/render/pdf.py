@@ -670,7 +670,6 @@ class _Form(pdfdoc.PDFObject):  # type: ignore[misc]
         self.canv = canv
         self.fields: list[Any] = []
         self.fonts: dict[str, Any] = {}
-        self.appearances: dict[tuple[Any, ...], Any] = {}
         self.recording: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = None
 
     def font_ref(self, font: str) -> tuple[str, Any]:
@@ -680,7 +679,12 @@ class _Form(pdfdoc.PDFObject):  # type: ignore[misc]
         return name, self.fonts[name]
 
     def appearance(self, width: float, height: float, content: bytes, font: str | None) -> Any:
-        """A shared appearance stream (identical appearances are written once)."""
+        """A field's own appearance stream.
+
+        Never shared between fields, though many are identical: fillers (pypdf among them)
+        rewrite a field's appearance stream in place, which would show one field's new
+        value in every field sharing the stream.
+        """
         parts: list[Any] = [
             f"<< /Type /XObject /Subtype /Form /BBox [0 0 {_num(width)} {_num(height)}]".encode()
         ]
@@ -688,11 +692,7 @@ class _Form(pdfdoc.PDFObject):  # type: ignore[misc]
             name, font_ref = self.font_ref(font)
             parts += [f" /Resources << /Font << /{name} ".encode(), font_ref, b" >> >>"]
         parts.append(f" /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream")
-        key = (font, parts[0], parts[-1])
-        ref = self.appearances.get(key)
-        if ref is None:
-            ref = self.appearances[key] = self.canv._doc.Reference(_Raw(*parts))
-        return ref
+        return self.canv._doc.Reference(_Raw(*parts))
 
     def add(
         self, head: bytes, rect: tuple[float, float, float, float], appearance: Any, tail: bytes = b""
