@@ -25,14 +25,14 @@ from . import __version__, bulk
 from .bulk import RunOptions, RunReport
 from .context import build_context, example_practice
 from .documents import FORMATS, KINDS, get_kind, parse_list
-from .entitlements import EntitlementTable, entitlement_table
+from .entitlements import EntitlementTable, ServiceTable, entitlement_table, service_table
 from .errors import AgreementgenError, ProblemsFound
 from .practices import PracticeData
 from .records import DEFAULT_URL, URL_ENV, Records, default_url
 from .render.docx import check_template
 from .resources import bundled, sample_practice_files, sample_scheme
 from .tables import write_csv, write_table
-from .validation import Inputs, load_checked_scheme, load_inputs
+from .validation import Inputs, load_checked_scheme, load_inputs, load_service_inputs, scheme_model
 
 app = typer.Typer(
     add_completion=False,
@@ -57,6 +57,12 @@ PracticesOpt = Annotated[
 CommissionerOpt = Annotated[
     str | None,
     typer.Option("--commissioner", "-c", help="Only practices of this commissioner code, e.g. 06H."),
+]
+SignupsOpt = Annotated[
+    list[Path],
+    typer.Option(
+        "--signups", help="Service schemes: practice→service sign-ups with planned activity (CSV/XLSX)."
+    ),
 ]
 InactiveOpt = Annotated[
     bool, typer.Option("--include-inactive", help="Keep closed, dormant and proposed practices.")
@@ -123,8 +129,29 @@ def validate(
     commissioner: CommissionerOpt = None,
     include_inactive: InactiveOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    signups: SignupsOpt = [],  # noqa: B006 - typer reads the default, never mutates it
 ) -> None:
     """Check a scheme spec and practice data; print every problem; exit 1 on any."""
+    if scheme_model(scheme) == "services":
+        service_inputs = load_service_inputs(scheme, practices, signups, commissioner=commissioner,
+                                             include_inactive=include_inactive)  # fmt: skip
+        spec = service_inputs.scheme
+        if as_json:
+            print(json.dumps({"scheme": {"id": spec.id, "version": spec.version, "ok": True},
+                              **_data_json(service_inputs.data),
+                              "signup_problems": [p.as_dict() for p in service_inputs.signups.problems]},
+                             indent=2))  # fmt: skip
+        else:
+            out.print(f"scheme {escape(spec.id)} v{spec.version}: OK ({escape(str(scheme))}), "
+                      f"{len(spec.offered)} services offered")  # fmt: skip
+            if practices:
+                _print_data_report(service_inputs.data)
+            _print_problems(service_inputs.data)
+            for problem in service_inputs.signups.problems:
+                err.print(f"  {escape(str(problem))}")
+        if service_inputs.problems:
+            raise typer.Exit(1)
+        return
     inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
     if as_json:
         print(json.dumps({"scheme": {"id": inputs.scheme.id, "version": inputs.scheme.version, "ok": True},
@@ -136,6 +163,30 @@ def validate(
         _print_problems(inputs.data)
     if inputs.data.problems:
         raise typer.Exit(1)
+
+
+def _print_services(table: ServiceTable) -> None:
+    spec = table.scheme
+    view = Table(title=f"{spec.title} — indicative values by service", show_footer=True)
+    view.add_column("service", footer="TOTAL")
+    view.add_column("contract")
+    view.add_column("model")
+    view.add_column("tariff", justify="right")
+    view.add_column("practices", justify="right")
+    view.add_column("value", justify="right", footer=str(table.total))
+    budget = table.budget
+    for service in spec.offered:
+        signed = sum(service.id in r.values for r in table.rows)
+        unit = next((r.values[service.id].unit_tariff for r in table.rows if service.id in r.values), None)
+        view.add_row(escape(service.title), service.contract, service.payment.model,
+                     "" if unit is None else f"£{unit:,.2f}", f"{signed:,}",
+                     str(budget.by_service[service.id]))  # fmt: skip
+    out.print(view)
+    out.print(f"{len(table.rows):,} practices; planned {budget.planned} + growth allowance {budget.growth} "
+              f"= {budget.committed}")  # fmt: skip
+    if budget.envelope is not None and budget.headroom is not None:
+        verdict = "[green]within[/]" if budget.headroom.amount >= 0 else "[bold red]OVER[/]"
+        out.print(f"budget envelope {budget.envelope}; headroom {budget.headroom} — {verdict}")
 
 
 def _entitlement_console(table: EntitlementTable) -> Table:
@@ -183,8 +234,30 @@ def entitlements(
     xlsx_path: Annotated[
         Path | None, typer.Option("--xlsx", help="Also write the table to this XLSX.")
     ] = None,
+    signups: SignupsOpt = [],  # noqa: B006 - typer reads the default, never mutates it
 ) -> None:
-    """Each practice's entitlement by component and instalment, with totals."""
+    """Each practice's entitlement by component and instalment (or by service), with totals."""
+    if scheme_model(scheme) == "services":
+        service_inputs = load_service_inputs(scheme, practices, signups, commissioner=commissioner,
+                                             include_inactive=include_inactive)  # fmt: skip
+        services = service_table(service_inputs.scheme, service_inputs.data.practices, service_inputs.signups)
+        for path in (csv_path, xlsx_path):
+            if path is not None:
+                services.write(path)
+        if as_json:
+            problems = [p.as_dict() for p in service_inputs.problems]
+            print(json.dumps({**services.as_json(), "problems": problems}, indent=2))
+        else:
+            _print_services(services)
+            for path in (csv_path, xlsx_path):
+                if path is not None:
+                    out.print(f"wrote {escape(str(path))}")
+            _print_problems(service_inputs.data)
+            for problem in service_inputs.signups.problems:
+                err.print(f"  {escape(str(problem))}")
+        if service_inputs.problems:
+            raise typer.Exit(1)
+        return
     inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
     table = entitlement_table(inputs.scheme, inputs.data.practices)
     _emit_entitlements(inputs, table, as_json, csv_path, xlsx_path)

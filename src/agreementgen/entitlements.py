@@ -12,10 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from .money import Money, total
-from .payments import BudgetCheck, Entitlement, budget_check, entitlement
+from .payments import (
+    BudgetCheck,
+    Entitlement,
+    ServicesBudget,
+    ServiceValue,
+    budget_check,
+    entitlement,
+    service_value,
+    services_budget,
+)
 from .practices import Practice
 from .scheme import Scheme
-from .tables import write_csv, write_xlsx
+from .services import ServiceScheme
+from .signups import SignUps
+from .tables import write_csv, write_table, write_xlsx
 
 
 @dataclass
@@ -127,3 +138,92 @@ class EntitlementTable:
 def entitlement_table(scheme: Scheme, practices: list[Practice]) -> EntitlementTable:
     rows = [EntitlementRow(p, entitlement(scheme, p.list_size)) for p in practices if p.list_size is not None]
     return EntitlementTable(scheme=scheme, rows=rows)
+
+
+@dataclass
+class ServiceRow:
+    practice: Practice
+    values: dict[str, ServiceValue]  # by service id, the services it signed up to
+
+    @property
+    def total(self) -> Money:
+        return total(v.value for v in self.values.values())
+
+
+@dataclass
+class ServiceTable:
+    """A service scheme's indicative values: one row per practice, a column per offered service."""
+
+    scheme: ServiceScheme
+    rows: list[ServiceRow]
+
+    @property
+    def total(self) -> Money:
+        return total(r.total for r in self.rows)
+
+    @property
+    def budget(self) -> ServicesBudget:
+        return services_budget(self.scheme, [v for r in self.rows for v in r.values.values()])
+
+    def header(self) -> list[str]:
+        return ["code", "name", "list_size", *(f"service:{s.id}" for s in self.scheme.offered), "total"]
+
+    def records(self) -> list[list[Any]]:
+        out: list[list[Any]] = []
+        for r in self.rows:
+            cells = [r.values[s.id].value.amount if s.id in r.values else "" for s in self.scheme.offered]
+            out.append([r.practice.code, r.practice.name, r.practice.list_size, *cells, r.total.amount])
+        by_service = self.budget.by_service
+        out.append(["TOTAL", f"{len(self.rows)} practices", sum(r.practice.list_size or 0 for r in self.rows),
+                    *(by_service[s.id].amount for s in self.scheme.offered), self.total.amount])  # fmt: skip
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        budget = self.budget
+        return {
+            "scheme": {"id": self.scheme.id, "version": self.scheme.version, "title": self.scheme.title},
+            "practices": [
+                {
+                    "code": r.practice.code,
+                    "name": r.practice.name,
+                    "list_size": r.practice.list_size,
+                    "services": {
+                        k: {
+                            "planned": v.planned,
+                            "tariff": None if v.unit_tariff is None else f"{v.unit_tariff:.2f}",
+                            "value": v.value.plain(),
+                        }
+                        for k, v in r.values.items()
+                    },
+                    "total": r.total.plain(),
+                }
+                for r in self.rows
+            ],
+            "totals": {
+                "by_service": {k: m.plain() for k, m in budget.by_service.items()},
+                "total": self.total.plain(),
+            },
+            "budget": {
+                "envelope": None if budget.envelope is None else budget.envelope.plain(),
+                "planned": budget.planned.plain(),
+                "growth_allowance": budget.growth.plain(),
+                "committed": budget.committed.plain(),
+                "headroom": None if budget.headroom is None else budget.headroom.plain(),
+            },
+        }
+
+    def write(self, path: str | Path) -> None:
+        write_table(path, self.header(), self.records(), sheet="Services")
+
+
+def service_table(scheme: ServiceScheme, practices: list[Practice], signups: SignUps) -> ServiceTable:
+    offered = {s.id: s for s in scheme.offered}
+    rows = []
+    for p in practices:
+        chosen = signups.for_practice(p.code)
+        values = {
+            sid: service_value(scheme, offered[sid], list_size=p.list_size or 0, planned=planned)
+            for sid, planned in chosen.items()
+        }
+        rows.append(ServiceRow(p, dict(sorted(values.items(), key=lambda kv: list(offered).index(kv[0])))))
+    return ServiceTable(scheme, rows)

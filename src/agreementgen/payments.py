@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .money import Money, split, total
+from .money import Money, round_pence, split, total
 from .scheme import Scheme
+from .services import Payment, Service, ServiceScheme
 from .yamlfile import YamlPath
 
 
@@ -103,3 +104,110 @@ def worked_example_problems(scheme: Scheme) -> list[tuple[YamlPath, str]]:
                      f"{got.total} funds {funded} at £{rates[role]}")
                 )  # fmt: skip
     return problems
+
+
+# --- service schemes (LES / LCS) ------------------------------------------------------------
+# Rounding: a per-activity tariff is rounded to the penny (half up) once, where it is set
+# (``tariff``); every value after that is a whole-penny tariff × a whole count, so exact.
+# An outcome payment is rounded to the penny once, after the proportion is applied.
+
+
+def tariff(payment: Payment, default_uplift: Decimal) -> Decimal:
+    """The unit tariff of a per-activity payment: the new tariff, else prior × (1 + uplift)."""
+    if payment.new_tariff is not None:
+        return round_pence(payment.new_tariff)
+    if payment.prior_tariff is None:
+        raise ValueError("a per-activity payment needs new_tariff or prior_tariff")
+    uplift = payment.uplift if payment.uplift is not None else default_uplift
+    return round_pence(payment.prior_tariff * (1 + uplift))
+
+
+def activity_value(unit_tariff: Decimal, count: int, cap: int | None = None) -> Money:
+    """Tariff × count, the count limited to the practice cap where there is one."""
+    if count < 0:
+        raise ValueError(f"activity count {count} is negative")
+    counted = min(count, cap) if cap is not None else count
+    return Money.of(unit_tariff * counted)
+
+
+def outcome_payment(maximum: Money, achieved: Decimal, lower: Decimal, upper: Decimal) -> Money:
+    """QOF style: nothing below ``lower``, all of ``maximum`` at or above ``upper``, in proportion between."""
+    if not lower < upper:
+        raise ValueError("the upper threshold must be above the lower")
+    if achieved <= lower:
+        return Money.of(0)
+    if achieved >= upper:
+        return maximum
+    return Money.of(maximum.amount * (achieved - lower) / (upper - lower))
+
+
+@dataclass(frozen=True)
+class ServiceValue:
+    """What one practice's sign-up to one service is worth (indicative, on planned figures)."""
+
+    service: str
+    contract: str
+    planned: int | None  # activity count, eligible patients or achievement basis used
+    unit_tariff: Decimal | None
+    value: Money
+
+
+def service_value(
+    spec: ServiceScheme,
+    service: Service,
+    *,
+    list_size: int = 0,
+    planned: int = 0,
+    achievement: Decimal | None = None,
+) -> ServiceValue:
+    """The value of one service for one practice: planned activity, eligible patients, or the
+    outcome maximum at ``achievement`` (full achievement when not given — the indicative value)."""
+    pay = service.payment
+    unit: Decimal | None = None
+    if pay.model == "per_capita":
+        value = Money.of((pay.rate_per_patient or Decimal(0)) * list_size)
+    elif pay.model == "per_activity":
+        unit = tariff(pay, spec.funding.default_uplift)
+        value = activity_value(unit, planned, pay.cap_per_practice)
+    elif pay.model == "outcome":
+        maximum = Money.of(pay.max_payment if pay.max_payment is not None
+                           else (pay.max_per_patient or Decimal(0)) * list_size)  # fmt: skip
+        reached = achievement if achievement is not None else Decimal(1)
+        value = outcome_payment(
+            maximum, reached, pay.lower_threshold or Decimal(0), pay.upper_threshold or Decimal(1)
+        )
+    else:
+        amount = pay.amount or Decimal(0)
+        value = Money.of(amount if pay.per == "practice" else amount * planned)
+    return ServiceValue(service.id, service.contract, planned, unit, value)
+
+
+@dataclass(frozen=True)
+class ServicesBudget:
+    envelope: Money | None
+    planned: Money  # the indicative values as signed up
+    growth: Money  # the growth allowance on per-activity services
+    by_service: dict[str, Money]
+
+    @property
+    def committed(self) -> Money:
+        return self.planned + self.growth
+
+    @property
+    def headroom(self) -> Money | None:
+        return None if self.envelope is None else self.envelope - self.committed
+
+
+def services_budget(spec: ServiceScheme, values: list[ServiceValue]) -> ServicesBudget:
+    """Sum every practice's indicative values; add the growth allowance on activity services."""
+    by_service: dict[str, Money] = {s.id: Money.of(0) for s in spec.offered}
+    for v in values:
+        by_service[v.service] = by_service.get(v.service, Money.of(0)) + v.value
+    activity = total(by_service[s.id] for s in spec.offered if s.payment.model == "per_activity")
+    growth = Money.of(activity.amount * spec.funding.growth_allowance)
+    return ServicesBudget(
+        envelope=Money(spec.budget.envelope) if spec.budget else None,
+        planned=total(by_service.values()),
+        growth=growth,
+        by_service=by_service,
+    )

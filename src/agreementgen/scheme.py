@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -342,6 +342,19 @@ def load_scheme(path: str | Path, checks: Sequence[SchemeCheck] = ()) -> Scheme:
     ``checks`` are further rules from higher layers (e.g. the worked example
     against the payment calculation) whose problems get file and line too.
     """
+    return load_spec(path, Scheme, cross_check, checks)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_spec(
+    path: str | Path,
+    model: type[M],
+    cross: Callable[[M], list[tuple[YamlPath, str]]],
+    checks: Sequence[Callable[[M], list[tuple[YamlPath, str]]]] = (),
+) -> M:
+    """Load a YAML spec into ``model``; every problem (pydantic's and ``cross``'s) with its line."""
     path = Path(path)
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
@@ -356,7 +369,7 @@ def load_scheme(path: str | Path, checks: Sequence[SchemeCheck] = ()) -> Scheme:
         )
 
     try:
-        scheme = Scheme.model_validate(doc.data)
+        spec = model.model_validate(doc.data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -366,9 +379,9 @@ def load_scheme(path: str | Path, checks: Sequence[SchemeCheck] = ()) -> Scheme:
         raise ProblemsFound(
             problems, summary=f"{path}: {len(problems)} problem(s) in the scheme spec"
         ) from exc
-    cross = [error(loc, msg) for loc, msg in cross_check(scheme)]
-    if not cross:
-        cross = [error(loc, msg) for check in checks for loc, msg in check(scheme)]
-    if cross:
-        raise ProblemsFound(cross, summary=f"{path}: {len(cross)} problem(s) in the scheme spec")
-    return scheme
+    found = [error(loc, msg) for loc, msg in cross(spec)]
+    if not found:
+        found = [error(loc, msg) for check in checks for loc, msg in check(spec)]
+    if found:
+        raise ProblemsFound(found, summary=f"{path}: {len(found)} problem(s) in the scheme spec")
+    return spec
