@@ -31,6 +31,7 @@ from .practices import PracticeData
 from .records import DEFAULT_URL, URL_ENV, Records, default_url
 from .render.docx import check_template
 from .resources import bundled, sample_practice_files, sample_scheme
+from .signups import SignUps
 from .tables import write_csv, write_table
 from .validation import Inputs, load_checked_scheme, load_inputs, load_service_inputs, scheme_model
 
@@ -103,11 +104,15 @@ def _print_data_report(data: PracticeData) -> None:
     out.print(f"{len(data.practices):,} practices ready, {patients:,} registered patients")
 
 
-def _print_problems(data: PracticeData) -> None:
-    if data.problems:
-        err.print(f"[bold red]{len(data.problems):,} problem(s) in the practice data:[/]")
-        for p in data.problems:
-            err.print(f"  {escape(str(p))}")
+def _print_problems(data: PracticeData, signups: SignUps | None = None) -> None:
+    for what, problems in (
+        ("practice data", data.problems),
+        ("sign-ups", signups.problems if signups else []),
+    ):
+        if problems:
+            err.print(f"[bold red]{len(problems):,} problem(s) in the {what}:[/]")
+            for p in problems:
+                err.print(f"  {escape(str(p))}")
 
 
 def _data_json(data: PracticeData) -> dict[str, Any]:
@@ -146,9 +151,7 @@ def validate(
                       f"{len(spec.offered)} services offered")  # fmt: skip
             if practices:
                 _print_data_report(service_inputs.data)
-            _print_problems(service_inputs.data)
-            for problem in service_inputs.signups.problems:
-                err.print(f"  {escape(str(problem))}")
+            _print_problems(service_inputs.data, service_inputs.signups)
         if service_inputs.problems:
             raise typer.Exit(1)
         return
@@ -252,9 +255,7 @@ def entitlements(
             for path in (csv_path, xlsx_path):
                 if path is not None:
                     out.print(f"wrote {escape(str(path))}")
-            _print_problems(service_inputs.data)
-            for problem in service_inputs.signups.problems:
-                err.print(f"  {escape(str(problem))}")
+            _print_problems(service_inputs.data, service_inputs.signups)
         if service_inputs.problems:
             raise typer.Exit(1)
         return

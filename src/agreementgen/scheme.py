@@ -172,7 +172,9 @@ class TermsSection(_Strict):
     paragraphs: list[Text] = Field(min_length=1)
 
 
-class Scheme(_Strict):
+class SchemeIdentity(_Strict):
+    """What every scheme spec starts with, whatever its funding model."""
+
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
     title: Text
     short_title: Text
@@ -180,6 +182,23 @@ class Scheme(_Strict):
     source: Source
     commissioner: Commissioner
     financial_year: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}/[0-9]{2}$")]
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        # ``version: 1`` and ``version: 1.2`` in YAML are numbers; keep their text.
+        return str(value) if isinstance(value, int | Decimal) else value
+
+    @property
+    def year_start(self) -> date:
+        return date(int(self.financial_year[:4]), 4, 1)
+
+    @property
+    def year_end(self) -> date:
+        return date(int(self.financial_year[:4]) + 1, 3, 31)
+
+
+class Scheme(SchemeIdentity):
     list_size_date: date
     sign_up_deadline: date
     background: list[Text] = []
@@ -195,20 +214,6 @@ class Scheme(_Strict):
     terms: list[TermsSection] = []
     worked_example: WorkedExample | None = None
     budget: Budget | None = None
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_text(cls, value: Any) -> Any:
-        # ``version: 1`` and ``version: 1.2`` in YAML are numbers; keep their text.
-        return str(value) if isinstance(value, int | Decimal) else value
-
-    @property
-    def year_start(self) -> date:
-        return date(int(self.financial_year[:4]), 4, 1)
-
-    @property
-    def year_end(self) -> date:
-        return date(int(self.financial_year[:4]) + 1, 3, 31)
 
     def instalment_rate(self, instalment: Instalment) -> Decimal:
         """Per-patient rate of an instalment, whether the spec gives a rate or a share."""

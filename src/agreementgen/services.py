@@ -33,12 +33,11 @@ from pydantic import Field
 from .scheme import (
     Amount,
     Budget,
-    Commissioner,
     Ident,
     Milestone,
     Rate,
+    SchemeIdentity,
     Signatory,
-    Source,
     TermsSection,
     Text,
     _Strict,
@@ -103,15 +102,8 @@ class ServicesFunding(_Strict):
     services: list[Service] = Field(min_length=1)
 
 
-class ServiceScheme(_Strict):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
-    title: Text
-    short_title: Text
-    version: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)*$")]
-    source: Source
-    commissioner: Commissioner
-    financial_year: Annotated[str, Field(pattern=r"^[0-9]{4}/[0-9]{2}$")]
-    sign_up_deadline: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+class ServiceScheme(SchemeIdentity):
+    sign_up_deadline: date | None = None
     introduction: list[Text] = Field(default_factory=list)
     funding: ServicesFunding
     milestones: list[Milestone] = Field(default_factory=list)
@@ -122,7 +114,7 @@ class ServiceScheme(_Strict):
     @property
     def list_size_date(self) -> date:
         """List sizes are taken as at the start of the financial year (1 April)."""
-        return date(int(self.financial_year[:4]), 4, 1)
+        return self.year_start
 
     @property
     def services(self) -> list[Service]:
