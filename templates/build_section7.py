@@ -35,6 +35,7 @@ member order, so rebuilding an unchanged layout changes nothing in git.
 
 from __future__ import annotations
 
+import copy
 import io
 import sys
 import zipfile
@@ -263,18 +264,17 @@ def setup_styles(document: docx.document.Document) -> None:
     paragraph_style(document, "List Number", after=3)
     paragraph_style(document, "Header", size=8.5, color=NHS_DARK_GREY, after=0)
     paragraph_style(document, "Footer", size=8, color=NHS_DARK_GREY, after=0)
-    for name in ("Header", "Footer"):  # python-docx's are set for US Letter; these fit A4's text width
+    # python-docx's tab stops are set for US Letter; these fit A4's text width. The header has
+    # only the right stop, so its one tab reaches the right margin however long the title is.
+    right = el("w:tab", val="right", pos=str(twips(TEXT_WIDTH_MM)))
+    center = el("w:tab", val="center", pos=str(twips(TEXT_WIDTH_MM / 2)))
+    for name, stops in (("Header", [right]), ("Footer", [center, copy.deepcopy(right)])):
         ppr = document.styles[name].element.get_or_add_pPr()
         for old in ppr.findall(qn("w:tabs")):
             ppr.remove(old)
-        tabs = el(
-            "w:tabs",
-            [
-                el("w:tab", val="center", pos=str(twips(TEXT_WIDTH_MM / 2))),
-                el("w:tab", val="right", pos=str(twips(TEXT_WIDTH_MM))),
-            ],
-        )
-        ppr.insert(0, tabs)
+        if name == "Header":  # the base style's stops are inherited unless cleared
+            stops = [el("w:tab", val="clear", pos=str(twips(TEXT_WIDTH_MM / 2))), *stops]
+        ppr.insert(0, el("w:tabs", stops))
     paragraph_style(document, "Table Text", before=2, after=2)
     paragraph_style(document, "Table Heading", base="Table Text", bold=True, color="FFFFFF", keep_next=True)
     paragraph_style(document, "Table Total", base="Table Text", bold=True)
@@ -410,12 +410,12 @@ def label_cell(cell: _Cell, text: str) -> None:
 # --- the document ------------------------------------------------------------------------------
 
 
-def header_and_footer(document: docx.document.Document) -> None:
+def header_and_footer(document: docx.document.Document, title: str = "Section 7 sign-up agreement") -> None:
     section = document.sections[0]
     head = section.header.paragraphs[0]
     head.style = "Header"
     borders(head._p.get_or_add_pPr(), "bottom", NHS_BLUE, size=6, space=4)
-    append(head, "{{ scheme.short_title }} {{ scheme.financial_year }} · Section 7 sign-up agreement")
+    append(head, "{{ scheme.short_title }} {{ scheme.financial_year }} · " + title)
     head._p.append(el("w:r", [el("w:tab")]))
     head._p.append(run("{{ commissioner.short_name }}", bold=True))
 
@@ -648,6 +648,11 @@ def signatures(document: docx.document.Document) -> None:
         document, "Signed paper copies may be posted to {{ commissioner.return_address }}."
     ).paragraph_format.keep_with_next = True
     tag(document, "{%p endif %}")
+    signature_blocks(document)
+
+
+def signature_blocks(document: docx.document.Document) -> None:
+    """One table per signatory: the practice's name where it is printed, then a control per field."""
     tag(document, "{%p for s in signatories %}")
     para(document, "{{ s.heading }}", style="Heading 2")
     tbl = table(document, [45, TEXT_WIDTH_MM - 45])

@@ -171,7 +171,7 @@ def test_generate_renders_the_good_rows_and_exits_1_for_the_bad(tmp_path: Path):
     assert result.exit_code == 1
     assert "1 practices: 1 files rendered" in result.output
     assert "row 3, column 'code': 'D8100' is not a GP practice ODS code" in result.output
-    assert "1 practice row(s) skipped" in result.output
+    assert "1 row(s) skipped because of the problems above" in result.output
     assert (tmp_path / "o" / "D81001" / "section7.pdf").is_file()
 
 

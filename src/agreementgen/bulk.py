@@ -33,13 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .context import build_context
-from .documents import FORMATS, DocumentKind, get_kind
+from .documents import DEFAULT_KIND, FORMATS, DocumentKind, get_kind
 from .errors import AgreementgenError, OutputError, TemplateError
 from .practices import ODS_PRACTICE_CODE, Practice
 from .records import IssuedDocument, IssuedFile, Records
 from .render.docx import CompiledDocx, check_template
 from .scheme import Scheme
+from .services import ServiceScheme
+from .signups import SignUps
+
+AnyScheme = Scheme | ServiceScheme
 
 MANIFEST = "manifest.json"
 JOURNAL = ".agreementgen-journal.jsonl"
@@ -55,6 +58,7 @@ class RunOptions:
     jobs: int = 1
     db_url: str | None = None
     resume: bool = True
+    signups: SignUps | None = None  # service schemes: who signed up to what
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class RunReport:
 
 @dataclass
 class _Worker:
-    scheme: Scheme
+    scheme: AnyScheme
     options: RunOptions
     kinds: list[DocumentKind]
     docx: dict[str, CompiledDocx]
@@ -114,12 +118,12 @@ class _Worker:
 _STATE: _Worker | None = None
 
 
-def _init_worker(scheme: Scheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> None:
+def _init_worker(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> None:
     global _STATE
     _STATE = _prepare(scheme, options, done)
 
 
-def _prepare(scheme: Scheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> _Worker:
+def _prepare(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> _Worker:
     kinds = [get_kind(k) for k in options.kinds]
     docx: dict[str, CompiledDocx] = {}
     template_sha: dict[tuple[str, str], str] = {}
@@ -170,14 +174,16 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
     folder = state.options.out_dir / practice.code
     try:
         folder.mkdir(exist_ok=True)
-        for kind in state.kinds:
-            context = build_context(state.scheme, practice, kind.name, kind.title)
+        documents = [
+            (k, c) for k in state.kinds for c in k.contexts(state.scheme, practice, state.options.signups)
+        ]
+        for kind, context in documents:
             document = context["document"]
             digest = _context_digest(context)
             files: list[IssuedFile] = []
             for fmt in state.options.formats:
                 template_sha = state.template_sha[(kind.name, fmt)]
-                rel = f"{practice.code}/{kind.name}.{fmt}"
+                rel = f"{practice.code}/{document['kind']}.{fmt}"
                 key = _input_key(digest, template_sha, fmt)
                 path = state.options.out_dir / rel
                 previous = state.done.get(rel)
@@ -198,7 +204,7 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
                 result.files.append(
                     FileResult(
                         practice=practice.code,
-                        kind=kind.name,
+                        kind=document["kind"],
                         format=fmt,
                         path=rel,
                         doc_id=document["id"],
@@ -219,7 +225,7 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
                     scheme_version=state.scheme.version,
                     practice_code=practice.code,
                     practice_name=practice.name,
-                    kind=kind.name,
+                    kind=document["kind"],
                     terms=context["terms"],
                     terms_digest=document["terms_digest"],
                     practice=context["practice"],
@@ -244,10 +250,16 @@ def _render_in_worker(practice: Practice) -> PracticeResult:
 # --- parent side -----------------------------------------------------------------------
 
 
-def preflight(scheme: Scheme, practices: list[Practice], options: RunOptions) -> None:
+def preflight(scheme: AnyScheme, practices: list[Practice], options: RunOptions) -> None:
     """Everything that would fail every practice, checked before any is rendered."""
+    model = "services" if isinstance(scheme, ServiceScheme) else "per_capita"
     for kind_name in options.kinds:
-        get_kind(kind_name)
+        if get_kind(kind_name).scheme_model != model:
+            raise AgreementgenError(
+                f"a {kind_name} document is not made from a {model.replace('_', '-')} scheme; "
+                f"use --docs {DEFAULT_KIND[model]}",
+                field="--docs",
+            )
     for fmt in options.formats:
         if fmt not in FORMATS:
             raise AgreementgenError(f"unknown format '{fmt}'; known: {', '.join(FORMATS)}", field="--format")
@@ -269,8 +281,10 @@ def preflight(scheme: Scheme, practices: list[Practice], options: RunOptions) ->
             if not path.is_file():
                 raise TemplateError("template not found", path=path)
             CompiledDocx(path)  # syntax errors, with their line
-            if sample is not None:
-                check = check_template(path, build_context(scheme, sample, kind.name, kind.title))
+            contexts = (c for p in practices for c in kind.contexts(scheme, p, options.signups))
+            example = next(contexts, None) if sample is not None else None
+            if example is not None:
+                check = check_template(path, example)
                 if check.missing:
                     raise TemplateError(
                         "the template uses variables the context does not provide: "
@@ -310,7 +324,7 @@ def _clean_temp_files(out_dir: Path) -> None:
 
 
 def _results(
-    scheme: Scheme, practices: list[Practice], options: RunOptions, done: dict[str, tuple[str, str]]
+    scheme: AnyScheme, practices: list[Practice], options: RunOptions, done: dict[str, tuple[str, str]]
 ) -> Iterator[PracticeResult]:
     if options.jobs <= 1 or len(practices) < 2:
         state = _prepare(scheme, options, done)
@@ -325,7 +339,7 @@ def _results(
 
 
 def run(
-    scheme: Scheme,
+    scheme: AnyScheme,
     practices: Iterable[Practice],
     options: RunOptions,
     on_progress: Callable[[int, int], None] | None = None,
@@ -372,7 +386,7 @@ def run(
 
 
 def write_manifest(
-    out_dir: Path, scheme: Scheme, files: list[FileResult], failures: list[tuple[str, str]]
+    out_dir: Path, scheme: AnyScheme, files: list[FileResult], failures: list[tuple[str, str]]
 ) -> Path:
     entries = []
     for f in sorted(files, key=lambda f: f.path):

@@ -24,7 +24,7 @@ from rich.table import Table
 from . import __version__, bulk
 from .bulk import RunOptions, RunReport
 from .context import build_context, example_practice
-from .documents import FORMATS, KINDS, get_kind, parse_list
+from .documents import DEFAULT_KIND, FORMATS, KINDS, get_kind, parse_list
 from .entitlements import EntitlementTable, ServiceTable, entitlement_table, service_table
 from .errors import AgreementgenError, ProblemsFound
 from .practices import PracticeData
@@ -33,7 +33,14 @@ from .render.docx import check_template
 from .resources import bundled, sample_practice_files, sample_scheme
 from .signups import SignUps
 from .tables import write_csv, write_table
-from .validation import Inputs, load_checked_scheme, load_inputs, load_service_inputs, scheme_model
+from .validation import (
+    Inputs,
+    ServiceInputs,
+    load_checked_scheme,
+    load_inputs,
+    load_service_inputs,
+    scheme_model,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -370,7 +377,7 @@ TemplatesOpt = Annotated[
 
 
 def _generate(
-    inputs: Inputs,
+    inputs: Inputs | ServiceInputs,
     out_dir: Path,
     docs: str,
     formats: str,
@@ -387,6 +394,7 @@ def _generate(
         jobs=jobs or os.cpu_count() or 1,
         db_url=db,
         resume=resume,
+        signups=inputs.signups if isinstance(inputs, ServiceInputs) else None,
     )
     practices = inputs.data.practices
     with Progress(
@@ -420,7 +428,10 @@ def generate(
     practices: PracticesOpt,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the packs and manifest.json.")],
     commissioner: CommissionerOpt = None,
-    docs: Annotated[str, typer.Option("--docs", help="Document kinds, comma-separated.")] = "section7",
+    docs: Annotated[
+        str | None,
+        typer.Option("--docs", help="Document kinds, comma-separated (default: section7, or sla)."),
+    ] = None,
     formats: Annotated[str, typer.Option("--format", help="docx, pdf or docx,pdf.")] = "docx,pdf",
     jobs: JobsOpt = None,
     db: DbOpt = None,
@@ -429,16 +440,24 @@ def generate(
         bool, typer.Option("--resume/--no-resume", help="Skip files an earlier run already finished.")
     ] = True,
     include_inactive: InactiveOpt = False,
+    signups: SignupsOpt = [],  # noqa: B006 - typer reads the default, never mutates it
 ) -> None:
     """Render every practice's pack (DOCX and/or PDF) and register them as issued."""
-    inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
+    model = scheme_model(scheme)
+    inputs: Inputs | ServiceInputs
+    if model == "services":
+        inputs = load_service_inputs(scheme, practices, signups, commissioner=commissioner,
+                                     include_inactive=include_inactive)  # fmt: skip
+    else:
+        inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
     for note in inputs.data.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
-    report = _generate(inputs, out_dir, docs, formats, jobs, db, templates, resume)
-    _print_problems(inputs.data)
-    if inputs.data.problems:
-        err.print(f"{len(inputs.data.problems):,} practice row(s) skipped because of the problems above")
-    if report.failures or inputs.data.problems:
+    report = _generate(inputs, out_dir, docs or DEFAULT_KIND[model], formats, jobs, db, templates, resume)
+    _print_problems(inputs.data, inputs.signups if isinstance(inputs, ServiceInputs) else None)
+    skipped = inputs.problems if isinstance(inputs, ServiceInputs) else inputs.data.problems
+    if skipped:
+        err.print(f"{len(skipped):,} row(s) skipped because of the problems above")
+    if report.failures or skipped:
         raise typer.Exit(1)
 
 

@@ -28,7 +28,8 @@ from typing import Any
 from .money import PENNY, Money
 from .payments import Entitlement, entitlement, sessions_funded
 from .practices import Practice
-from .scheme import Scheme
+from .scheme import Scheme, SchemeIdentity
+from .services import ServiceScheme
 
 Context = dict[str, Any]
 
@@ -40,7 +41,7 @@ def long_date(value: date) -> str:
     return f"{value.day} {value.strftime('%B %Y')}"
 
 
-def document_id(scheme: Scheme, practice_code: str, kind: str) -> str:
+def document_id(scheme: SchemeIdentity, practice_code: str, kind: str) -> str:
     """The stable id of one issued document: scheme, version, practice and kind."""
     return f"{scheme.id}:v{scheme.version}:{practice_code}:{kind}"
 
@@ -53,11 +54,11 @@ def parse_document_id(text: str) -> tuple[str, str, str, str] | None:
     return parts[0], parts[1][1:], parts[2], parts[3]
 
 
-def form_fields(scheme: Scheme) -> list[dict[str, str]]:
+def form_fields(scheme: Scheme | ServiceScheme) -> list[dict[str, str]]:
     """Fields the practice (or the commissioner, on countersigning) fills in, with stable tags."""
     fields = [
         {"tag": f"lead_{lead.id}", "label": lead.title, "party": "practice", "group": "leads"}
-        for lead in scheme.practice_leads
+        for lead in getattr(scheme, "practice_leads", [])
     ]
     labels = {"name": "Name", "designation": "Designation", "signature": "Signature", "date": "Date"}
     suffixes = {
@@ -132,7 +133,6 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
     terms = issued_terms(scheme, practice, ent, kind)
     leads = dict(practice.leads)
     fields = form_fields(scheme)
-    commissioner = scheme.commissioner
     return {
         "document": {
             "kind": kind,
@@ -167,13 +167,7 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
             "source": scheme.source.document,
             "illustrative": scheme.source.illustrative,
         },
-        "commissioner": {
-            "name": commissioner.name,
-            "short_name": commissioner.short_name,
-            "code": commissioner.code or "",
-            "return_email": commissioner.return_email or "",
-            "return_address": commissioner.return_address or "",
-        },
+        "commissioner": commissioner_context(scheme),
         "practice": {
             "code": practice.code,
             "name": practice.name,
@@ -251,18 +245,34 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
             for f in fields
             if f["group"] == "leads"
         ],
-        "signatories": [
-            {
-                "party": s.party,
-                "heading": s.heading,
-                "prints_practice": "practice" in s.fields,
-                "fields": [f for f in fields if f["party"] == s.party and f["group"] == "signature"],
-            }
-            for s in scheme.signatories
-        ],
+        "signatories": signatory_context(scheme, fields),
         "form": {"fields": fields},
         "terms": terms,
     }
+
+
+def commissioner_context(scheme: SchemeIdentity) -> dict[str, str]:
+    commissioner = scheme.commissioner
+    return {
+        "name": commissioner.name,
+        "short_name": commissioner.short_name,
+        "code": commissioner.code or "",
+        "return_email": commissioner.return_email or "",
+        "return_address": commissioner.return_address or "",
+    }
+
+
+def signatory_context(scheme: Scheme | ServiceScheme, fields: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The signature blocks: heading, whether the practice's name is printed, the fields to fill."""
+    return [
+        {
+            "party": s.party,
+            "heading": s.heading,
+            "prints_practice": "practice" in s.fields,
+            "fields": [f for f in fields if f["party"] == s.party and f["group"] == "signature"],
+        }
+        for s in scheme.signatories
+    ]
 
 
 def _rate_text(rate: Decimal) -> str:

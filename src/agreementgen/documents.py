@@ -1,9 +1,11 @@
 """The registry of document kinds: one row per kind, the only place a kind is wired up.
 
-A kind (``section7``; later ``sla``, ``statement``) has the same name everywhere:
+A kind (``section7``, ``sla``; later ``statement``) has the same name everywhere:
 its DOCX template ``templates/<kind>.docx``, its PDF layout
-``render/pdf_<kind>.py``, its context (``context.build_context(..., kind)``) and
-its tests. Adding a kind means adding one ``DocumentKind`` here — no if/elif
+``render/pdf_<kind>.py``, its contexts and its tests. ``contexts`` gives the documents
+one practice gets of this kind — one Section 7 agreement; one SLA per contract it signed
+up to — each context naming its own document kind (``sla_universal_offer``), which is
+also its file name. Adding a kind means adding one ``DocumentKind`` here — no if/elif
 chains elsewhere.
 """
 
@@ -15,9 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .context import build_context
 from .errors import AgreementgenError
+from .practices import Practice
 from .render import pdf as pdf_machinery
-from .render import pdf_section7
+from .render import pdf_section7, pdf_sla
+from .signups import SignUps
+from .sla import build_sla_contexts
 
 FORMATS = ("docx", "pdf")
 
@@ -29,6 +35,8 @@ class DocumentKind:
     docx_template: str  # file name inside the templates folder
     render_pdf: Callable[[dict[str, Any]], bytes]
     pdf_sources: tuple[str, ...]  # source files that define the PDF layout
+    scheme_model: str  # the spec's funding.model this kind is for: per_capita or services
+    contexts: Callable[[Any, Practice, SignUps | None], list[dict[str, Any]]]
 
     def pdf_layout_sha256(self) -> str:
         """The PDF's 'template' hash: the layout code's bytes (recorded like a DOCX template's)."""
@@ -45,8 +53,25 @@ KINDS: dict[str, DocumentKind] = {
         docx_template="section7.docx",
         render_pdf=pdf_section7.render_section7,
         pdf_sources=(pdf_section7.__file__, pdf_machinery.__file__),
+        scheme_model="per_capita",
+        contexts=lambda scheme, practice, _: [
+            build_context(scheme, practice, "section7", "Section 7 sign-up agreement")
+        ],
+    ),
+    "sla": DocumentKind(
+        name="sla",
+        title="Service level agreement",
+        docx_template="sla.docx",
+        render_pdf=pdf_sla.render_sla,
+        pdf_sources=(pdf_sla.__file__, pdf_section7.__file__, pdf_machinery.__file__),
+        scheme_model="services",
+        contexts=lambda spec, practice, signups: build_sla_contexts(
+            spec, practice, signups or SignUps([], [])
+        ),
     ),
 }
+
+DEFAULT_KIND = {"per_capita": "section7", "services": "sla"}
 
 
 def get_kind(name: str) -> DocumentKind:

@@ -475,7 +475,7 @@ def _sign_up(context: Context, key: str) -> list[Flowable]:
     )
     for signatory in context["signatories"]:
         story.append(Spacer(1, 4))
-        story.append(_signature_block(context, key, signatory))  # a frozen block never splits
+        story.append(signature_block(context, key, signatory))  # a frozen block never splits
     contact = commissioner["return_email"] or commissioner["name"]
     story.append(Spacer(1, 6))
     story.append(
@@ -543,7 +543,7 @@ def _leads(context: Context, key: str) -> Frozen:
     )
 
 
-def _signature_block(context: Context, key: str, signatory: dict[str, Any]) -> Frozen:
+def signature_block(context: Context, key: str, signatory: dict[str, Any]) -> Frozen:
     """A boxed block: heading, then the party's fields two to a row (Name | Designation ...)."""
     practice = context["practice"]
     s = STYLES

@@ -1,0 +1,200 @@
+"""Service level agreements of a service scheme: which a practice gets, and what each template sees.
+
+A practice gets one SLA per contract it has signed up to at least one service of (a
+universal offer signs up every practice). Its document kind is ``sla_<contract id>`` and
+its id ``scheme:vVERSION:PRACTICE:sla_<contract>`` — the same identity, issued terms,
+digest and form fields as the Section 7 agreement, so returns are checked the same way.
+The context is finished text: the renderers never compute.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .context import (
+    DOC_ID_FIELD,
+    Context,
+    commissioner_context,
+    document_id,
+    form_fields,
+    long_date,
+    signatory_context,
+    terms_digest,
+)
+from .money import Money, total
+from .payments import ServiceValue, service_value
+from .practices import Practice
+from .services import Service, ServiceScheme
+from .signups import SignUps
+
+SLA_PREFIX = "sla_"
+MODEL_TEXT = {
+    "per_capita": "per registered patient",
+    "per_activity": "per unit of activity",
+    "outcome": "outcome target",
+    "block": "block payment",
+}
+
+
+def sla_kind(contract_id: str) -> str:
+    return f"{SLA_PREFIX}{contract_id}"
+
+
+def _percent(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return f"{(value * 100).normalize():f}%"
+
+
+def _service_row(
+    spec: ServiceScheme, service: Service, value: ServiceValue, list_size: int
+) -> dict[str, Any]:
+    pay = service.payment
+    uplift = pay.uplift if pay.uplift is not None else spec.funding.default_uplift
+    maximum = (
+        Money.of(
+            pay.max_payment
+            if pay.max_payment is not None
+            else (pay.max_per_patient or Decimal(0)) * list_size
+        )
+        if pay.model == "outcome"
+        else None
+    )
+    if pay.model == "per_activity":
+        basis = f"{value.planned:,} {pay.unit}(s) planned"
+    elif pay.model == "block" and pay.per == "eligible_patient":
+        basis = f"{value.planned:,} eligible patient(s) × {Money.of(pay.amount or 0)}"
+    elif pay.model == "block":
+        basis = f"{Money.of(pay.amount or 0)} for the practice"
+    elif pay.model == "per_capita":
+        basis = f"{list_size:,} patients × {Money(pay.rate_per_patient or Decimal(0))}"
+    else:
+        basis = f"up to {maximum}, at full achievement"
+    return {
+        "id": service.id,
+        "title": service.title,
+        "description": service.description,
+        "model": pay.model,
+        "model_text": MODEL_TEXT[pay.model],
+        "unit": pay.unit or "",
+        "prior_tariff": str(Money.of(pay.prior_tariff)) if pay.prior_tariff is not None else "",
+        "uplift": _percent(uplift) if pay.model == "per_activity" and pay.new_tariff is None else "",
+        "tariff": f"£{value.unit_tariff:,.2f}" if value.unit_tariff is not None else "",
+        "new_tariff": pay.new_tariff is not None,
+        "planned": f"{value.planned:,}"
+        if pay.model in ("per_activity", "block") and pay.per != "practice"
+        else "",
+        "cap": f"{pay.cap_per_practice:,}" if pay.cap_per_practice is not None else "",
+        "basis": basis,
+        "value": str(value.value),
+        "value_plain": value.value.plain(),
+        "term_tag": f"term_service_{service.id}",
+        "maximum": str(maximum) if maximum is not None else "",
+        "lower_threshold": _percent(pay.lower_threshold),
+        "upper_threshold": _percent(pay.upper_threshold),
+        "kpis": [
+            {"id": k.id, "title": k.title, "measure": k.measure, "minimum": k.minimum or ""}
+            for k in service.kpis
+        ],
+        "claim": pay.claim,
+        "note": service.note or "",
+        "illustrative": service.illustrative,
+    }
+
+
+def build_sla_contexts(spec: ServiceScheme, practice: Practice, signups: SignUps) -> list[Context]:
+    """One context per contract the practice has services under (none if it signed up to nothing)."""
+    chosen = signups.for_practice(practice.code)
+    list_size = practice.list_size or 0
+    contexts = []
+    for contract in spec.funding.contracts:
+        services = [s for s in spec.offered if s.contract == contract.id and s.id in chosen]
+        if services:
+            contexts.append(_context(spec, practice, contract.id, services, chosen, list_size))
+    return contexts
+
+
+def _context(
+    spec: ServiceScheme,
+    practice: Practice,
+    contract_id: str,
+    services: list[Service],
+    chosen: dict[str, int],
+    list_size: int,
+) -> Context:
+    contract = spec.contract(contract_id)
+    kind = sla_kind(contract.id)
+    values = [service_value(spec, s, list_size=list_size, planned=chosen[s.id]) for s in services]
+    rows = [_service_row(spec, s, v, list_size) for s, v in zip(services, values, strict=True)]
+    whole = total(v.value for v in values)
+    terms = {
+        DOC_ID_FIELD: document_id(spec, practice.code, kind),
+        "term_scheme": f"{spec.id} v{spec.version}",
+        "term_practice_code": practice.code,
+        "term_contract": contract.title,
+    }
+    for row in rows:
+        if row["tariff"]:
+            terms[f"{row['term_tag']}_tariff"] = row["tariff"]
+        if row["planned"]:
+            terms[f"{row['term_tag']}_planned"] = row["planned"]
+        terms[row["term_tag"]] = row["value"]
+    terms["term_total"] = str(whole)
+    if spec.sign_up_deadline:
+        terms["term_sign_up_deadline"] = long_date(spec.sign_up_deadline)
+    fields = form_fields(spec)
+    return {
+        "document": {
+            "kind": kind,
+            "title": "Service level agreement",
+            "id": terms[DOC_ID_FIELD],
+            "terms_digest": terms_digest(terms),
+            "reference": f"{spec.id} v{spec.version} · {practice.code} · {kind}",
+        },
+        "scheme": {
+            "id": spec.id,
+            "title": spec.title,
+            "short_title": spec.short_title,
+            "version": spec.version,
+            "financial_year": spec.financial_year,
+            "year_start": long_date(spec.year_start),
+            "year_end": long_date(spec.year_end),
+            "sign_up_deadline": long_date(spec.sign_up_deadline) if spec.sign_up_deadline else "",
+            "introduction": list(spec.introduction),
+            "default_uplift": _percent(spec.funding.default_uplift),
+            "growth_allowance": _percent(spec.funding.growth_allowance),
+            "prior_year": spec.funding.prior_year or "",
+            "terms": [{"id": t.id, "title": t.title, "paragraphs": list(t.paragraphs)} for t in spec.terms],
+            "source": spec.source.document,
+            "illustrative": spec.source.illustrative,
+        },
+        "commissioner": commissioner_context(spec),
+        "practice": {
+            "code": practice.code,
+            "name": practice.name,
+            "address_lines": list(practice.address),
+            "address": ", ".join(
+                [*practice.address, practice.postcode] if practice.postcode else practice.address
+            ),
+            "postcode": practice.postcode,
+            "email": practice.email or "",
+            "list_size": list_size,
+            "list_size_text": f"{list_size:,}",
+        },
+        "contract": {
+            "id": contract.id,
+            "title": contract.title,
+            "with_party": contract.with_party,
+            "universal_offer": contract.universal_offer,
+            "description": contract.description or "",
+        },
+        "services": rows,
+        "activity_services": [r for r in rows if r["model"] == "per_activity"],
+        "outcome_services": [r for r in rows if r["model"] == "outcome"],
+        "total": str(whole),
+        "total_plain": whole.plain(),
+        "signatories": signatory_context(spec, fields),
+        "form": {"fields": fields},
+        "terms": terms,
+    }

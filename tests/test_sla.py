@@ -1,0 +1,150 @@
+"""Service level agreements: one per practice per contract, signable and returnable like Section 7."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from agreementgen import bulk
+from agreementgen.bulk import RunOptions
+from agreementgen.errors import AgreementgenError
+from agreementgen.ingest import ingest
+from agreementgen.records import Records
+from agreementgen.render.docx import CompiledDocx, read_content_controls, read_custom_properties
+from agreementgen.render.pdf_sla import render_sla
+from agreementgen.simulate import fill_pdf
+from agreementgen.sla import build_sla_contexts
+from agreementgen.validation import load_service_inputs
+from conftest import DATA, ROOT, SCHEMES, require
+
+CAMDEN = load_service_inputs(
+    SCHEMES / "camden-lcs-2019-20.yaml",
+    [DATA / "camden_practices_illustrative.csv"],
+    [DATA / "camden_signups_illustrative.csv"],
+)
+A, B = CAMDEN.data.practices
+SIGNED = {
+    "practice_signatory_name": "Dr Siân Ôwen",
+    "practice_signatory_designation": "Senior Partner",
+    "practice_signature": "S. Ôwen",
+    "practice_signature_date": date.today().strftime("%d/%m/%Y"),
+}
+
+
+def contexts(practice):
+    return {c["document"]["kind"]: c for c in build_sla_contexts(CAMDEN.scheme, practice, CAMDEN.signups)}
+
+
+def test_a_practice_gets_one_sla_per_contract_it_signed_up_to():
+    assert sorted(contexts(A)) == ["sla_anticoagulation_warfarin", "sla_universal_offer"]
+    assert sorted(contexts(B)) == ["sla_universal_offer"]  # B did not sign up to warfarin
+    warfarin = contexts(A)["sla_anticoagulation_warfarin"]
+    assert warfarin["document"]["id"] == "camden-lcs-2019-20:v1:F83001:sla_anticoagulation_warfarin"
+    assert warfarin["terms"]["term_service_anticoagulation_warfarin_tariff"] == "£110.00"
+    assert warfarin["terms"]["term_service_anticoagulation_warfarin_planned"] == "120"
+    assert warfarin["terms"]["term_total"] == "£13,200.00"
+    universal = contexts(A)["sla_universal_offer"]
+    assert len(universal["services"]) == 13 and universal["terms"]["term_total"] == "£43,000.00"
+    assert "iucd_ius" not in [s["id"] for s in universal["services"]]  # public health's now
+
+
+def test_the_les_sla_shows_the_prior_tariff_its_uplift_and_the_new_tariff(tmp_path: Path):
+    practices = tmp_path / "p.csv"
+    practices.write_text("code,name,postcode,list_size\nD81001,Lensfield,CB2 1EH,12731\n", encoding="utf-8")
+    signups = tmp_path / "s.csv"
+    signups.write_text("practice_code,service,planned\nD81001,ring_pessary,40\nD81001,phlebotomy,900\n",
+                       encoding="utf-8")  # fmt: skip
+    les = load_service_inputs(SCHEMES / "cpccg-les-2017-18.yaml", [practices], [signups])
+    (context,) = build_sla_contexts(les.scheme, les.data.practices[0], les.signups)
+    rows = {s["id"]: s for s in context["services"]}
+    assert (rows["ring_pessary"]["prior_tariff"], rows["ring_pessary"]["uplift"]) == ("£25.50", "1%")
+    assert (rows["ring_pessary"]["tariff"], rows["ring_pessary"]["value"]) == ("£25.76", "£1,030.40")
+    assert (rows["phlebotomy"]["prior_tariff"], rows["phlebotomy"]["uplift"]) == ("", "")  # a new tariff
+    assert context["terms"]["term_total"] == "£4,180.40"  # 1,030.40 + 900 × £3.50
+
+
+def test_the_pdf_prefills_every_term_as_a_locked_field_and_passes_qpdf(tmp_path: Path):
+    context = contexts(A)["sla_universal_offer"]
+    data = render_sla(context)
+    reader = PdfReader(io.BytesIO(data))
+    fields = {name: str(f.get("/V", "")) for name, f in reader.get_fields().items()}
+    assert {k: fields[k] for k in context["terms"]} == context["terms"]
+    assert all(fields[k] == "" for k in SIGNED)
+    assert "practice_digital_signature" in fields
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for words in ("Schedule of services", "Outcome targets", "Neighbourhood outcome targets", "Signatures",
+                  "nothing at or below 40% achievement"):  # fmt: skip
+        assert words in text
+    assert render_sla(context) == data  # deterministic
+    (tmp_path / "sla.pdf").write_bytes(data)
+    assert (
+        subprocess.run(
+            [require("qpdf"), "--check", str(tmp_path / "sla.pdf")], capture_output=True
+        ).returncode
+        == 0
+    )
+
+
+def test_the_docx_carries_the_terms_in_locked_controls_and_the_id_in_its_properties(tmp_path: Path):
+    context = contexts(A)["sla_anticoagulation_warfarin"]
+    data = CompiledDocx(ROOT / "templates" / "sla.docx").render(context)
+    controls = read_content_controls(data)
+    assert {k: controls[k] for k in context["terms"] if k != "doc_id"} == {
+        k: v for k, v in context["terms"].items() if k != "doc_id"
+    }
+    assert read_custom_properties(data)["doc_id"] == context["document"]["id"]
+    soffice = require("soffice")
+    (tmp_path / "sla.docx").write_bytes(data)
+    profile = f"-env:UserInstallation=file://{tmp_path / 'lo'}"
+    command = [
+        soffice,
+        profile,
+        "--headless",
+        "--convert-to",
+        "pdf",
+        "--outdir",
+        str(tmp_path),
+        str(tmp_path / "sla.docx"),
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=180)
+    assert "Anticoagulation (warfarin)" in PdfReader(tmp_path / "sla.pdf").pages[0].extract_text()
+
+
+def test_generated_slas_are_registered_and_a_signed_one_is_accepted_a_changed_one_flagged(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    options = RunOptions(out_dir=tmp_path / "out", templates_dir=ROOT / "templates", kinds=("sla",), jobs=1,
+                         db_url=url, signups=CAMDEN.signups)  # fmt: skip
+    report = bulk.run(CAMDEN.scheme, CAMDEN.data.practices, options)
+    assert sorted(f.path for f in report.files) == [
+        "F83001/sla_anticoagulation_warfarin.docx", "F83001/sla_anticoagulation_warfarin.pdf",
+        "F83001/sla_universal_offer.docx", "F83001/sla_universal_offer.pdf",
+        "F83002/sla_universal_offer.docx", "F83002/sla_universal_offer.pdf",
+    ]  # fmt: skip
+    records = Records.open(url)
+    issued = records.issued_document("camden-lcs-2019-20:v1:F83001:sla_anticoagulation_warfarin")
+    assert issued is not None and issued.form_tags == tuple(SIGNED)
+    pdf = (tmp_path / "out" / "F83001" / "sla_anticoagulation_warfarin.pdf").read_bytes()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "signed.pdf").write_bytes(fill_pdf(pdf, SIGNED))
+    (inbox / "changed.pdf").write_bytes(
+        fill_pdf(pdf, {**SIGNED, "term_service_anticoagulation_warfarin_tariff": "£150.00"})
+    )
+    outcomes = {Path(f.path).name: f for f in ingest([inbox], records).files}
+    assert (outcomes["signed.pdf"].status, outcomes["signed.pdf"].reasons) == ("accepted", ())
+    assert outcomes["changed.pdf"].status == "flagged"
+    assert (
+        "term_service_anticoagulation_warfarin_tariff (issued '£110.00', returned '£150.00')"
+        in (outcomes["changed.pdf"].reasons[0])
+    )
+
+
+def test_a_section7_cannot_be_made_from_a_service_scheme(tmp_path: Path):
+    options = RunOptions(out_dir=tmp_path, templates_dir=ROOT / "templates", kinds=("section7",))
+    with pytest.raises(AgreementgenError, match="a section7 document is not made from a services scheme"):
+        bulk.run(CAMDEN.scheme, CAMDEN.data.practices, options)
