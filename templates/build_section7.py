@@ -683,17 +683,39 @@ def document_details(document: docx.document.Document) -> None:
     )
 
 
-def build() -> bytes:
+def new_document() -> docx.document.Document:
+    """A blank A4 document with our styles and margins."""
     document = docx.Document()
     _drop_unused_parts(document)
     setup_styles(document)
-
     section = document.sections[0]
     section.page_width, section.page_height = Mm(PAGE_WIDTH_MM), Mm(PAGE_HEIGHT_MM)
     section.left_margin = section.right_margin = Mm(MARGIN_MM)
     section.top_margin, section.bottom_margin = Mm(22), Mm(20)
     section.header_distance = section.footer_distance = Mm(10)
+    return document
 
+
+def finish(document: docx.document.Document, *, title: str, keywords: str, name: str) -> bytes:
+    """Fixed core properties and zip timestamps: the same template source gives the same bytes."""
+    props = document.core_properties
+    props.title = title
+    props.subject = "{{ practice.name }} ({{ practice.code }})"
+    props.author = "{{ commissioner.name }}"
+    props.identifier = "{{ document.id }}"
+    props.keywords = keywords
+    props.comments = f"Template: templates/{name}.docx (built by templates/build_{name}.py)"
+    props.last_modified_by = "agreementgen"
+    props.created = props.modified = FIXED_DATE
+    props.revision = 1
+    props.language = "en-GB"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return deterministic_zip(buffer.getvalue())
+
+
+def build() -> bytes:
+    document = new_document()
     header_and_footer(document)
     title_block(document)
     parties(document)
@@ -704,22 +726,12 @@ def build() -> bytes:
     accountability(document)
     signatures(document)
     document_details(document)
-
-    props = document.core_properties
-    props.title = "{{ scheme.title }}: Section 7 sign-up agreement"
-    props.subject = "{{ practice.name }} ({{ practice.code }})"
-    props.author = "{{ commissioner.name }}"
-    props.identifier = "{{ document.id }}"
-    props.keywords = "Section 7; sign-up agreement; {{ scheme.short_title }}"
-    props.comments = "Template: templates/section7.docx (built by templates/build_section7.py)"
-    props.last_modified_by = "agreementgen"
-    props.created = props.modified = FIXED_DATE
-    props.revision = 1
-    props.language = "en-GB"
-
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return deterministic_zip(buffer.getvalue())
+    return finish(
+        document,
+        title="{{ scheme.title }}: Section 7 sign-up agreement",
+        keywords="Section 7; sign-up agreement; {{ scheme.short_title }}",
+        name="section7",
+    )
 
 
 def _drop_unused_parts(document: docx.document.Document) -> None:

@@ -12,34 +12,28 @@ Variables are those of ``agreementgen.sla.build_sla_contexts`` (see the README).
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
 import docx
 from build_section7 import (
-    FIXED_DATE,
-    MARGIN_MM,
     NHS_PALE_GREY,
-    PAGE_HEIGHT_MM,
-    PAGE_WIDTH_MM,
     TEXT_WIDTH_MM,
-    _drop_unused_parts,
     cell_par,
-    deterministic_zip,
+    finish,
     header_and_footer,
     keep_together,
     label_cell,
+    new_document,
     para,
     row,
-    setup_styles,
     signature_blocks,
     table,
     tag,
     tag_row,
     term,
 )
-from docx.shared import Mm, Pt
+from docx.shared import Pt
 
 OUTPUT = Path(__file__).resolve().with_name("sla.docx")
 
@@ -210,14 +204,7 @@ def signatures(document: docx.document.Document) -> None:
 
 
 def build() -> bytes:
-    document = docx.Document()
-    _drop_unused_parts(document)
-    setup_styles(document)
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(PAGE_WIDTH_MM), Mm(PAGE_HEIGHT_MM)
-    section.left_margin = section.right_margin = Mm(MARGIN_MM)
-    section.top_margin, section.bottom_margin = Mm(22), Mm(20)
-    section.header_distance = section.footer_distance = Mm(10)
+    document = new_document()
     header_and_footer(document, "Service level agreement")
     title_block(document)
     parties(document)
@@ -225,20 +212,12 @@ def build() -> bytes:
     outcomes(document)
     payment_terms(document)
     signatures(document)
-    props = document.core_properties
-    props.title = "{{ contract.title }}: service level agreement"
-    props.subject = "{{ practice.name }} ({{ practice.code }})"
-    props.author = "{{ commissioner.name }}"
-    props.identifier = "{{ document.id }}"
-    props.keywords = "service level agreement; {{ scheme.short_title }}"
-    props.comments = "Template: templates/sla.docx (built by templates/build_sla.py)"
-    props.last_modified_by = "agreementgen"
-    props.created = props.modified = FIXED_DATE
-    props.revision = 1
-    props.language = "en-GB"
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return deterministic_zip(buffer.getvalue())
+    return finish(
+        document,
+        title="{{ contract.title }}: service level agreement",
+        keywords="service level agreement; {{ scheme.short_title }}",
+        name="sla",
+    )
 
 
 def main() -> int:

@@ -169,17 +169,10 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
         },
         "commissioner": commissioner_context(scheme),
         "practice": {
-            "code": practice.code,
-            "name": practice.name,
-            "address_lines": list(practice.address),
-            "address": ", ".join(
-                [*practice.address, practice.postcode] if practice.postcode else practice.address
-            ),
-            "postcode": practice.postcode,
+            **practice_identity(practice),
             "commissioner": practice.effective_commissioner or "",
             "pcn_code": practice.pcn_code or "",
             "pcn_name": practice.pcn_name or "",
-            "email": practice.email or "",
             "list_size": practice.list_size,
             "list_size_text": terms["term_list_size"],
             "list_size_date": terms["term_list_size_date"],
@@ -248,6 +241,20 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
         "signatories": signatory_context(scheme, fields),
         "form": {"fields": fields},
         "terms": terms,
+    }
+
+
+def practice_identity(practice: Practice) -> dict[str, Any]:
+    """Who the practice is and where: the same in every kind of document."""
+    return {
+        "code": practice.code,
+        "name": practice.name,
+        "address_lines": list(practice.address),
+        "address": ", ".join(
+            [*practice.address, practice.postcode] if practice.postcode else practice.address
+        ),
+        "postcode": practice.postcode,
+        "email": practice.email or "",
     }
 
 

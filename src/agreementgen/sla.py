@@ -19,6 +19,7 @@ from .context import (
     document_id,
     form_fields,
     long_date,
+    practice_identity,
     signatory_context,
     terms_digest,
 )
@@ -171,14 +172,7 @@ def _context(
         },
         "commissioner": commissioner_context(spec),
         "practice": {
-            "code": practice.code,
-            "name": practice.name,
-            "address_lines": list(practice.address),
-            "address": ", ".join(
-                [*practice.address, practice.postcode] if practice.postcode else practice.address
-            ),
-            "postcode": practice.postcode,
-            "email": practice.email or "",
+            **practice_identity(practice),
             "list_size": list_size,
             "list_size_text": f"{list_size:,}",
         },
