@@ -94,7 +94,7 @@ def test_a_pdf_filled_by_pdftk_is_accepted_with_its_entries(records, packs, tmp_
     assert outcome.signature_kind == "typed"
     fields = recorded_fields(records, outcome.return_id)
     assert {k: fields[k] for k in ENTRIES} == ENTRIES  # Siân Ôwen survives the round trip
-    signup = records.signups_for("cpccg-qef-2017-18")["D81001"]
+    signup = records.signups_for("cpccg-qef-2017-18")[ID.format("D81001")]
     assert signup["return_id"] == outcome.return_id and signup["signed_date"] == TODAY.isoformat()
 
 
@@ -183,7 +183,7 @@ def test_a_newer_accepted_return_supersedes_the_older_and_both_stay(records, pac
     assert new.superseded == old.return_id
     rows = {r["id"]: r for r in records.returns_for()}
     assert rows[old.return_id]["superseded_by"] == new.return_id
-    assert records.signups_for("cpccg-qef-2017-18")["D81001"]["return_id"] == new.return_id
+    assert records.signups_for("cpccg-qef-2017-18")[ID.format("D81001")]["return_id"] == new.return_id
 
 
 def test_a_duplicate_with_the_same_entries_is_recorded_as_rejected(records, packs, tmp_path):
@@ -223,7 +223,7 @@ def test_two_ingests_at_once_lose_and_duplicate_nothing(tmp_path, packs):
     assert len(rows) == 20 and len({r["sha256"] for r in rows}) == 20
     assert all(r["status"] == "accepted" for r in rows)
     signups = store.signups_for("cpccg-qef-2017-18")
-    assert sorted(signups) == CODES
+    assert sorted(s["practice_code"] for s in signups.values()) == CODES
     current = {s["return_id"] for s in signups.values()}
     assert all((r["superseded_by"] is None) == (r["id"] in current) for r in rows)
 
@@ -307,7 +307,7 @@ def test_a_bad_return_is_recorded_with_its_reason(records, packs, tmp_path, name
     assert outcome.status == status, outcome.reasons
     assert any(reason in r for r in outcome.reasons), outcome.reasons
     assert any(r["filename"].endswith(name) and r["status"] == status for r in records.returns_for())
-    assert "D81001" not in records.signups_for("cpccg-qef-2017-18")
+    assert ID.format("D81001") not in records.signups_for("cpccg-qef-2017-18")
 
 
 def test_a_form_of_another_scheme_is_rejected_when_ingesting_for_one_scheme(records, packs, tmp_path):

@@ -135,7 +135,14 @@ def test_generated_slas_are_registered_and_a_signed_one_is_accepted_a_changed_on
     (inbox / "changed.pdf").write_bytes(
         fill_pdf(pdf, {**SIGNED, "term_service_anticoagulation_warfarin_tariff": "£150.00"})
     )
+    universal = (tmp_path / "out" / "F83001" / "sla_universal_offer.pdf").read_bytes()
+    (inbox / "universal.pdf").write_bytes(fill_pdf(universal, SIGNED))
     outcomes = {Path(f.path).name: f for f in ingest([inbox], records).files}
+    # each contract's SLA is its own sign-up: accepting one does not supersede the other
+    assert sorted(records.signups_for("camden-lcs-2019-20")) == [
+        "camden-lcs-2019-20:v1:F83001:sla_anticoagulation_warfarin",
+        "camden-lcs-2019-20:v1:F83001:sla_universal_offer",
+    ]
     assert (outcomes["signed.pdf"].status, outcomes["signed.pdf"].reasons) == ("accepted", ())
     assert outcomes["changed.pdf"].status == "flagged"
     assert (

@@ -32,7 +32,8 @@ def returned(code: str | None, status: str, sha: str, reasons: tuple[str, ...] =
     return ReturnRecord(
         sha256=sha, filename=f"{sha}.pdf", size=1, format="pdf",
         doc_id=f"cpccg-qef-2017-18:v1:{code}:section7" if code else None, id_source="form field",
-        scheme_id="cpccg-qef-2017-18", practice_code=code, status=status, reasons=list(reasons),
+        scheme_id="cpccg-qef-2017-18", practice_code=code, kind="section7", status=status,
+        reasons=list(reasons),
         fields={"n": sha}, signature_kind="typed", signer="Dr A", signed_date="2017-05-15",
     )  # fmt: skip
 

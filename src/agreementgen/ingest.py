@@ -231,6 +231,7 @@ def ingest_file(
             id_source=read.id_source,
             scheme_id=doc_scheme,
             practice_code=practice,
+            kind=parsed[3] if (parsed := parse_document_id(read.doc_id or "")) else None,
             status=status,
             reasons=reasons,
             fields=read.fields,

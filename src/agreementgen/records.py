@@ -8,7 +8,7 @@ It owns the database schema and every read/write of it:
 * **returns** — one row per returned file ever ingested (sha256-unique, so ingesting
   the same bytes twice changes nothing), with its status, every reason, the entries
   read from it and the signature kind;
-* **sign-ups** — the current accepted return per scheme and practice. A newer
+* **sign-ups** — the current accepted return per scheme, practice and document kind. A newer
   accepted return supersedes the older (``returns.superseded_by``); both stay.
 
 Writers on SQLite take the write lock when their transaction begins
@@ -134,6 +134,7 @@ signups = Table(
     metadata,
     Column("scheme_id", String(64), primary_key=True),
     Column("practice_code", String(16), primary_key=True),
+    Column("kind", String(64), primary_key=True),  # a practice signs a Section 7 and an SLA per contract
     Column("doc_id", String(200), nullable=False),
     Column("return_id", Integer, nullable=False),
     Column("signed_date", String(10)),
@@ -185,6 +186,7 @@ class ReturnRecord:
     id_source: str
     scheme_id: str | None
     practice_code: str | None
+    kind: str | None  # the document kind the id names (section7, sla_<contract>)
     status: str  # accepted / flagged / rejected
     reasons: list[str]
     fields: dict[str, str]
@@ -397,14 +399,17 @@ class Records:
             if existing is not None:
                 return _recorded(existing)
             current = None
-            if status == "accepted" and record.scheme_id and record.practice_code:
+            signed_up = status == "accepted" and record.scheme_id and record.practice_code and record.kind
+            where_signup = (
+                (signups.c.scheme_id == record.scheme_id)
+                & (signups.c.practice_code == record.practice_code)
+                & (signups.c.kind == record.kind)
+            )
+            if signed_up:
                 current = conn.execute(
                     select(signups.c.return_id, returns.c.doc_id, returns.c.fields_json)
                     .join(returns, returns.c.id == signups.c.return_id)
-                    .where(
-                        (signups.c.scheme_id == record.scheme_id)
-                        & (signups.c.practice_code == record.practice_code)
-                    )
+                    .where(where_signup)
                 ).first()
                 if (
                     current is not None
@@ -436,7 +441,7 @@ class Records:
             ).inserted_primary_key
             assert inserted is not None
             new_id = int(inserted[0])
-            if status == "accepted" and record.scheme_id and record.practice_code:
+            if signed_up and status == "accepted":
                 values = {
                     "doc_id": record.doc_id,
                     "return_id": new_id,
@@ -448,19 +453,15 @@ class Records:
                 if current is None:
                     conn.execute(
                         insert(signups).values(
-                            scheme_id=record.scheme_id, practice_code=record.practice_code, **values
+                            scheme_id=record.scheme_id,
+                            practice_code=record.practice_code,
+                            kind=record.kind,
+                            **values,
                         )
                     )
                 else:
                     superseded = current.return_id
-                    conn.execute(
-                        update(signups)
-                        .where(
-                            (signups.c.scheme_id == record.scheme_id)
-                            & (signups.c.practice_code == record.practice_code)
-                        )
-                        .values(**values)
-                    )
+                    conn.execute(update(signups).where(where_signup).values(**values))
                     conn.execute(
                         update(returns).where(returns.c.id == superseded).values(superseded_by=new_id)
                     )
@@ -480,10 +481,10 @@ class Records:
         return rows
 
     def signups_for(self, scheme_id: str) -> dict[str, dict[str, Any]]:
-        """practice code → its current sign-up."""
+        """document id → the current sign-up (accepted return) for that document."""
         with self._begin() as conn:
             rows = conn.execute(select(signups).where(signups.c.scheme_id == scheme_id)).mappings()
-            return {r["practice_code"]: dict(r) for r in rows}
+            return {r["doc_id"]: dict(r) for r in rows}
 
     def table_rows(self, name: str) -> tuple[list[str], list[list[Any]]]:
         """Header and rows of a whole table, for export."""

@@ -66,11 +66,10 @@ def scheme_status(scheme: Scheme, records: Records, today: date | None = None) -
     signups = records.signups_for(scheme.id)
     result.issued = len(documents)
     for doc in documents:
-        signed = signups.get(doc.practice_code)
         last = latest.get(doc.doc_id)
         if last is not None:
             result.returned += 1
-        if signed is not None and signed["doc_id"] == doc.doc_id:
+        if doc.doc_id in signups:
             result.accepted += 1
             continue
         state = "not returned"
