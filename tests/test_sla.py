@@ -155,3 +155,24 @@ def test_a_section7_cannot_be_made_from_a_service_scheme(tmp_path: Path):
     options = RunOptions(out_dir=tmp_path, templates_dir=ROOT / "templates", kinds=("section7",))
     with pytest.raises(AgreementgenError, match="a section7 document is not made from a services scheme"):
         bulk.run(CAMDEN.scheme, CAMDEN.data.practices, options)
+
+
+@pytest.mark.parametrize("name", ["cpccg-les-2017-18", "camden-lcs-2019-20", "sw-outcomes-2015-16"])
+def test_each_shipped_service_scheme_renders_an_sla_for_a_practice_signed_up_to_everything(name, tmp_path):
+    (tmp_path / "p.csv").write_text(
+        "code,name,postcode,list_size\nD81001,Lensfield,CB2 1EH,5800\n", encoding="utf-8"
+    )
+    spec_path = SCHEMES / f"{name}.yaml"
+    from agreementgen.services import load_service_scheme
+
+    offered = load_service_scheme(spec_path).offered
+    rows = "".join(f"ALL,{s.id},10\n" for s in offered)
+    (tmp_path / "s.csv").write_text("practice_code,service,planned\n" + rows, encoding="utf-8")
+    inputs = load_service_inputs(spec_path, [tmp_path / "p.csv"], [tmp_path / "s.csv"])
+    assert inputs.problems == []
+    contexts = build_sla_contexts(inputs.scheme, inputs.data.practices[0], inputs.signups)
+    assert sum(len(c["services"]) for c in contexts) == len(offered)
+    template = CompiledDocx(ROOT / "templates" / "sla.docx")
+    for context in contexts:
+        assert PdfReader(io.BytesIO(render_sla(context))).get_fields()["term_total"]["/V"] == context["total"]
+        assert read_content_controls(template.render(context))["term_total"] == context["total"]

@@ -128,7 +128,7 @@ def _prepare(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, 
     docx: dict[str, CompiledDocx] = {}
     template_sha: dict[tuple[str, str], str] = {}
     for kind in kinds:
-        if "docx" in options.formats:
+        if "docx" in options.formats and kind.docx_template:
             compiled = CompiledDocx(options.templates_dir / kind.docx_template)
             docx[kind.name] = compiled
             template_sha[(kind.name, "docx")] = compiled.sha256
@@ -182,6 +182,8 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
             digest = _context_digest(context)
             files: list[IssuedFile] = []
             for fmt in state.options.formats:
+                if (kind.name, fmt) not in state.template_sha:
+                    continue  # a PDF-only kind (claim forms) has no Word version
                 template_sha = state.template_sha[(kind.name, fmt)]
                 rel = f"{practice.code}/{document['kind']}.{fmt}"
                 key = _input_key(digest, template_sha, fmt)
@@ -277,6 +279,8 @@ def preflight(scheme: AnyScheme, practices: list[Practice], options: RunOptions)
         sample = next((p for p in practices if p.list_size is not None), None)
         for kind_name in options.kinds:
             kind = get_kind(kind_name)
+            if kind.docx_template is None:
+                continue
             path = options.templates_dir / kind.docx_template
             if not path.is_file():
                 raise TemplateError("template not found", path=path)

@@ -626,15 +626,16 @@ def status(
 @app.command()
 @handles_errors
 def export(
-    table: Annotated[str, typer.Option("--table", help="signups, returns or issued.")],
+    table: Annotated[str, typer.Option("--table", help="signups, returns, issued or activity.")],
     to: Annotated[Path, typer.Option("--to", help="A .csv or .xlsx file to write.")],
     db: DbOpt = None,
 ) -> None:
     """Export a records table to CSV or XLSX (spreadsheet formulas neutralised)."""
     from .records import TABLES
 
-    if table not in TABLES:
-        raise AgreementgenError(f"unknown table '{table}'; choose from {', '.join(TABLES)}", field="--table")
+    known = [*TABLES, "activity"]
+    if table not in known:
+        raise AgreementgenError(f"unknown table '{table}'; choose from {', '.join(known)}", field="--table")
     header, rows = Records.open(db).table_rows(table)
     write_table(to, header, rows, table)
     out.print(f"wrote {len(rows):,} {table} row(s) to {escape(str(to))}")

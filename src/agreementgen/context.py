@@ -134,13 +134,7 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
     leads = dict(practice.leads)
     fields = form_fields(scheme)
     return {
-        "document": {
-            "kind": kind,
-            "title": kind_title,
-            "id": terms[DOC_ID_FIELD],
-            "terms_digest": terms_digest(terms),
-            "reference": f"{scheme.id} v{scheme.version} · {practice.code} · {kind}",
-        },
+        "document": document_context(scheme, practice.code, kind, kind_title, terms),
         "scheme": {
             "id": scheme.id,
             "title": scheme.title,
@@ -241,6 +235,19 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
         "signatories": signatory_context(scheme, fields),
         "form": {"fields": fields},
         "terms": terms,
+    }
+
+
+def document_context(
+    scheme: SchemeIdentity, practice_code: str, kind: str, title: str, terms: dict[str, str]
+) -> dict[str, str]:
+    """A document's identity: kind, title, id, the digest of its issued terms, footer reference."""
+    return {
+        "kind": kind,
+        "title": title,
+        "id": terms[DOC_ID_FIELD],
+        "terms_digest": terms_digest(terms),
+        "reference": f"{scheme.id} v{scheme.version} · {practice_code} · {kind}",
     }
 
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .claims import build_claim_contexts
 from .context import build_context
 from .errors import AgreementgenError
 from .practices import Practice
 from .render import pdf as pdf_machinery
-from .render import pdf_section7, pdf_sla
+from .render import pdf_claim, pdf_section7, pdf_sla
 from .signups import SignUps
 from .sla import build_sla_contexts
 
@@ -32,7 +33,7 @@ FORMATS = ("docx", "pdf")
 class DocumentKind:
     name: str
     title: str
-    docx_template: str  # file name inside the templates folder
+    docx_template: str | None  # file name inside the templates folder; None: PDF only
     render_pdf: Callable[[dict[str, Any]], bytes]
     pdf_sources: tuple[str, ...]  # source files that define the PDF layout
     scheme_model: str  # the spec's funding.model this kind is for: per_capita or services
@@ -66,6 +67,17 @@ KINDS: dict[str, DocumentKind] = {
         pdf_sources=(pdf_sla.__file__, pdf_section7.__file__, pdf_machinery.__file__),
         scheme_model="services",
         contexts=lambda spec, practice, signups: build_sla_contexts(
+            spec, practice, signups or SignUps([], [])
+        ),
+    ),
+    "claim": DocumentKind(
+        name="claim",
+        title="Quarterly activity claim",
+        docx_template=None,
+        render_pdf=pdf_claim.render_claim,
+        pdf_sources=(pdf_claim.__file__, pdf_machinery.__file__),
+        scheme_model="services",
+        contexts=lambda spec, practice, signups: build_claim_contexts(
             spec, practice, signups or SignUps([], [])
         ),
     ),

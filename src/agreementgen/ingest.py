@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from .claims import COUNT_PREFIX
 from .context import DOC_ID_FIELD, parse_document_id
 from .records import Recorded, Records, ReturnRecord
 from .returns import MAX_RETURN_BYTES, ReadReturn, read_return
@@ -158,8 +159,10 @@ def judge(
             *REQUIRED_PRACTICE_FIELDS,
         )
         missing = [t for t in wanted if t != TYPED_SIGNATURE and not fields.get(t)]
-        if not fields.get(TYPED_SIGNATURE) and not (read.signature and read.signature.valid):
+        signable = TYPED_SIGNATURE in wanted or not issued.form_tags
+        if signable and not fields.get(TYPED_SIGNATURE) and not (read.signature and read.signature.valid):
             missing.append(TYPED_SIGNATURE)
+        problems += _count_problems(fields, issued.terms, wanted)
         if missing:
             problems.append("required entries missing: " + ", ".join(missing))
     signed: str | None = None
@@ -186,6 +189,29 @@ def judge(
         elif not signature.whole_file:
             problems.append("the document was changed after it was digitally signed")
     return ("flagged" if problems else "accepted"), problems, doc_scheme, practice_code, signed
+
+
+def _count_problems(fields: dict[str, str], terms: dict[str, str], wanted: Iterable[str]) -> list[str]:
+    """Activity counts on a claim form: whole numbers, not negative, within the issued cap."""
+    problems = []
+    asked = set(wanted)
+    for tag, text in sorted(fields.items()):
+        if not tag.startswith(COUNT_PREFIX):
+            continue
+        service = tag.removeprefix(COUNT_PREFIX)
+        if tag not in asked:
+            problems.append(f"{tag}: {service} is not a service on this practice's claim form")
+            continue
+        if not text:
+            continue  # reported with the other missing entries
+        cleaned = text.replace(",", "").strip()
+        if not cleaned.isdigit():
+            problems.append(f"{tag} '{text}' is not a whole number of units (0 or more)")
+            continue
+        cap = terms.get(f"term_service_{service}_cap")
+        if cap is not None and int(cleaned) > int(cap.replace(",", "")):
+            problems.append(f"{tag} {int(cleaned):,} is over the cap of {cap} per practice")
+    return problems
 
 
 def signature_kind(read: ReadReturn) -> str:

@@ -486,8 +486,36 @@ class Records:
             rows = conn.execute(select(signups).where(signups.c.scheme_id == scheme_id)).mappings()
             return {r["doc_id"]: dict(r) for r in rows}
 
+    def activity_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
+        """Activity claimed: one row per practice, quarter and service, from each quarter's current
+        accepted claim (a newer accepted claim for a quarter replaces the older one)."""
+        query = (
+            select(signups.c.scheme_id, signups.c.practice_code, signups.c.kind, signups.c.return_id,
+                   returns.c.fields_json)
+            .join(returns, returns.c.id == signups.c.return_id)
+            .where(signups.c.kind.like("claim_q%"))
+            .order_by(signups.c.scheme_id, signups.c.practice_code, signups.c.kind)
+        )  # fmt: skip
+        if scheme_id:
+            query = query.where(signups.c.scheme_id == scheme_id)
+        rows = []
+        with self._begin() as conn:
+            for r in conn.execute(query):
+                fields = json.loads(r.fields_json)
+                for tag in sorted(t for t in fields if t.startswith("count_")):
+                    rows.append({
+                        "scheme_id": r.scheme_id, "practice_code": r.practice_code,
+                        "quarter": int(r.kind.removeprefix("claim_q")), "service": tag.removeprefix("count_"),
+                        "count": int(fields[tag].replace(",", "")), "return_id": r.return_id,
+                    })  # fmt: skip
+        return rows
+
     def table_rows(self, name: str) -> tuple[list[str], list[list[Any]]]:
-        """Header and rows of a whole table, for export."""
+        """Header and rows of a whole table (or of the derived ``activity``), for export."""
+        if name == "activity":
+            activity = self.activity_for()
+            header = ["scheme_id", "practice_code", "quarter", "service", "count", "return_id"]
+            return header, [[row[h] for h in header] for row in activity]
         table = TABLES[name]
         with self._begin() as conn:
             result = conn.execute(select(table).order_by(*table.primary_key.columns))

@@ -16,12 +16,12 @@ from .context import (
     DOC_ID_FIELD,
     Context,
     commissioner_context,
+    document_context,
     document_id,
     form_fields,
     long_date,
     practice_identity,
     signatory_context,
-    terms_digest,
 )
 from .money import Money, total
 from .payments import ServiceValue, service_value
@@ -146,13 +146,7 @@ def _context(
         terms["term_sign_up_deadline"] = long_date(spec.sign_up_deadline)
     fields = form_fields(spec)
     return {
-        "document": {
-            "kind": kind,
-            "title": "Service level agreement",
-            "id": terms[DOC_ID_FIELD],
-            "terms_digest": terms_digest(terms),
-            "reference": f"{spec.id} v{spec.version} · {practice.code} · {kind}",
-        },
+        "document": document_context(spec, practice.code, kind, "Service level agreement", terms),
         "scheme": {
             "id": spec.id,
             "title": spec.title,

@@ -1204,6 +1204,24 @@ class DocumentInfo:
     custom: tuple[tuple[str, str], ...] = field(default=())  # extra Info keys, e.g. a digest
 
 
+def document_info(
+    context: dict[str, Any], *, subject: str, header_left: str, title: str = ""
+) -> DocumentInfo:
+    """The :class:`DocumentInfo` of a document built from an agreementgen context."""
+    document, scheme, practice = context["document"], context["scheme"], context["practice"]
+    return DocumentInfo(
+        doc_id=document["id"],
+        reference=document["reference"],
+        title=f"{title or document['title']} — {document['id']}",
+        subject=subject,
+        author=context["commissioner"]["name"],
+        keywords=(document["id"], scheme["id"], f"v{scheme['version']}", practice["code"], document["kind"]),
+        header_left=header_left,
+        header_right=f"{document['title']} · {practice['code']}",
+        custom=(("AgreementgenTermsDigest", document["terms_digest"]),),
+    )
+
+
 class _Info(pdfdoc.PDFInfo):  # type: ignore[misc]
     """reportlab's Info dictionary plus our own keys (``/AgreementgenDocumentId`` ...)."""
 

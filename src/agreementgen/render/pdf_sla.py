@@ -21,9 +21,9 @@ from .pdf import (
     COLOURS,
     CONTENT_WIDTH,
     STYLES,
-    DocumentInfo,
     TextField,
     build_pdf,
+    document_info,
     grid_table,
     para,
     register_fonts,
@@ -45,24 +45,13 @@ def render_sla(context: Context) -> bytes:
     try:
         story = [*_heading(context), *_schedule(context), *_outcomes(context), *_payment_terms(context),
                  *_sign(context)]  # fmt: skip
-        document, scheme, practice = context["document"], context["scheme"], context["practice"]
-        info = DocumentInfo(
-            doc_id=document["id"],
-            reference=document["reference"],
-            title=f"{context['contract']['title']} — {document['id']}",
+        scheme, practice = context["scheme"], context["practice"]
+        info = document_info(
+            context,
+            title=context["contract"]["title"],
             subject=f"{scheme['title']}: service level agreement for {practice['code']} "
-            f"(document id {document['id']})",
-            author=context["commissioner"]["name"],
-            keywords=(
-                document["id"],
-                scheme["id"],
-                f"v{scheme['version']}",
-                practice["code"],
-                document["kind"],
-            ),
+            f"(document id {context['document']['id']})",
             header_left=f"{context['commissioner']['short_name']} · {context['contract']['title']}",
-            header_right=f"{document['title']} · {practice['code']}",
-            custom=(("AgreementgenTermsDigest", document["terms_digest"]),),
         )
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         raise RenderError(
