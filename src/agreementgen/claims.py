@@ -21,6 +21,7 @@ from .context import (
     document_id,
     long_date,
     practice_identity,
+    scheme_identity,
 )
 from .payments import tariff
 from .practices import Practice
@@ -101,14 +102,7 @@ def _context(spec: ServiceScheme, practice: Practice, services: list[Service], q
     ]
     return {
         "document": document_context(spec, practice.code, kind, "Quarterly activity claim", terms),
-        "scheme": {
-            "id": spec.id,
-            "title": spec.title,
-            "short_title": spec.short_title,
-            "version": spec.version,
-            "financial_year": spec.financial_year,
-            "illustrative": spec.source.illustrative,
-        },
+        "scheme": scheme_identity(spec),
         "commissioner": commissioner_context(spec),
         "practice": practice_identity(practice),
         "quarter": {"number": quarter, "start": long_date(start), "end": long_date(end), "label": label},

@@ -136,13 +136,7 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
     return {
         "document": document_context(scheme, practice.code, kind, kind_title, terms),
         "scheme": {
-            "id": scheme.id,
-            "title": scheme.title,
-            "short_title": scheme.short_title,
-            "version": scheme.version,
-            "financial_year": scheme.financial_year,
-            "year_start": long_date(scheme.year_start),
-            "year_end": long_date(scheme.year_end),
+            **scheme_identity(scheme),
             "list_size_date": long_date(scheme.list_size_date),
             "list_size_date_iso": scheme.list_size_date.isoformat(),
             "sign_up_deadline": long_date(scheme.sign_up_deadline),
@@ -159,7 +153,6 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
                 for r in scheme.sessional_rates
             ],
             "source": scheme.source.document,
-            "illustrative": scheme.source.illustrative,
         },
         "commissioner": commissioner_context(scheme),
         "practice": {
@@ -235,6 +228,20 @@ def build_context(scheme: Scheme, practice: Practice, kind: str, kind_title: str
         "signatories": signatory_context(scheme, fields),
         "form": {"fields": fields},
         "terms": terms,
+    }
+
+
+def scheme_identity(scheme: SchemeIdentity) -> dict[str, Any]:
+    """Which scheme and year: the same in every kind of document."""
+    return {
+        "id": scheme.id,
+        "title": scheme.title,
+        "short_title": scheme.short_title,
+        "version": scheme.version,
+        "financial_year": scheme.financial_year,
+        "year_start": long_date(scheme.year_start),
+        "year_end": long_date(scheme.year_end),
+        "illustrative": scheme.source.illustrative,
     }
 
 

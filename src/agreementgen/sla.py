@@ -21,6 +21,7 @@ from .context import (
     form_fields,
     long_date,
     practice_identity,
+    scheme_identity,
     signatory_context,
 )
 from .money import Money, total
@@ -148,13 +149,7 @@ def _context(
     return {
         "document": document_context(spec, practice.code, kind, "Service level agreement", terms),
         "scheme": {
-            "id": spec.id,
-            "title": spec.title,
-            "short_title": spec.short_title,
-            "version": spec.version,
-            "financial_year": spec.financial_year,
-            "year_start": long_date(spec.year_start),
-            "year_end": long_date(spec.year_end),
+            **scheme_identity(spec),
             "sign_up_deadline": long_date(spec.sign_up_deadline) if spec.sign_up_deadline else "",
             "introduction": list(spec.introduction),
             "default_uplift": _percent(spec.funding.default_uplift),
@@ -162,7 +157,6 @@ def _context(
             "prior_year": spec.funding.prior_year or "",
             "terms": [{"id": t.id, "title": t.title, "paragraphs": list(t.paragraphs)} for t in spec.terms],
             "source": spec.source.document,
-            "illustrative": spec.source.illustrative,
         },
         "commissioner": commissioner_context(spec),
         "practice": {
