@@ -176,3 +176,22 @@ def test_each_shipped_service_scheme_renders_an_sla_for_a_practice_signed_up_to_
     for context in contexts:
         assert PdfReader(io.BytesIO(render_sla(context))).get_fields()["term_total"]["/V"] == context["total"]
         assert read_content_controls(template.render(context))["term_total"] == context["total"]
+
+
+def test_status_counts_a_service_schemes_slas_and_claims_separately(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from agreementgen.cli import app
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    options = RunOptions(out_dir=tmp_path / "out", templates_dir=ROOT / "templates", kinds=("sla", "claim"),
+                         formats=("pdf",), jobs=1, db_url=url, signups=CAMDEN.signups)  # fmt: skip
+    bulk.run(CAMDEN.scheme, CAMDEN.data.practices, options)
+    scheme = str(SCHEMES / "camden-lcs-2019-20.yaml")
+    slas = CliRunner().invoke(app, ["status", "-s", scheme, "--db", url, "--json"])
+    claims = CliRunner().invoke(app, ["status", "-s", scheme, "--db", url, "--json", "--docs", "claim"])
+    assert slas.exit_code == 0 and claims.exit_code == 0, slas.output + claims.output
+    import json
+
+    assert json.loads(slas.stdout)["issued"] == 3  # A: universal + warfarin; B: universal
+    assert json.loads(claims.stdout)["issued"] == 8  # 2 practices with activity services × 4 quarters

@@ -36,6 +36,7 @@ from .tables import write_csv, write_table
 from .validation import (
     Inputs,
     ServiceInputs,
+    load_any_scheme,
     load_checked_scheme,
     load_inputs,
     load_service_inputs,
@@ -589,12 +590,19 @@ def status(
     chase: Annotated[
         Path | None, typer.Option("--chase", help="Write the practices to chase to this .csv or .xlsx.")
     ] = None,
+    docs: Annotated[
+        str | None,
+        typer.Option(
+            "--docs",
+            help="Documents of this kind: section7 or sla (the scheme's default), sla_<contract>, claim.",
+        ),
+    ] = None,
 ) -> None:
     """Counts of issued, returned, accepted, flagged, rejected and outstanding; who to chase."""
     from .status import CHASE_COLUMNS, scheme_status
 
-    spec = load_checked_scheme(scheme)
-    result = scheme_status(spec, Records.open(db))
+    spec = load_any_scheme(scheme)
+    result = scheme_status(spec, Records.open(db), kind=docs or DEFAULT_KIND[scheme_model(scheme)])
     if chase:
         write_table(
             chase, list(CHASE_COLUMNS), [[row[c] for c in CHASE_COLUMNS] for row in result.chase], "chase"
@@ -604,8 +612,9 @@ def status(
         return
     out.print(f"[bold]{escape(result.title)}[/] ({result.scheme_id})")
     days = result.days_to_deadline
-    when = f"{days} day(s) to go" if days >= 0 else f"passed {-days} day(s) ago"
-    out.print(f"sign-up deadline {result.deadline}: {when}")
+    if days is not None:
+        when = f"{days} day(s) to go" if days >= 0 else f"passed {-days} day(s) ago"
+        out.print(f"sign-up deadline {result.deadline}: {when}")
     counts = ("issued", "returned", "accepted", "flagged", "rejected", "outstanding")
     table = Table(*counts)
     table.add_row(*(f"{getattr(result, k):,}" for k in counts))
@@ -618,7 +627,8 @@ def status(
         )
         for row in result.chase[:10]:
             name, email = escape(row["practice_name"]), escape(row["email"])
-            out.print(f"  {row['practice_code']} {name} — {row['state']} {email}")
+            kind = row["doc_id"].rsplit(":", 1)[-1]
+            out.print(f"  {row['practice_code']} {name} — {kind}: {row['state']} {email}")
         if len(result.chase) > 10:
             out.print(f"  … and {len(result.chase) - 10:,} more (use --chase FILE for the full list)")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .records import Records
 from .scheme import Scheme
+from .services import ServiceScheme
 
 CHASE_COLUMNS = (
     "practice_code",
@@ -33,7 +34,7 @@ class SchemeStatus:
     scheme_id: str
     title: str
     deadline: str
-    days_to_deadline: int
+    days_to_deadline: int | None
     issued: int = 0
     returned: int = 0
     accepted: int = 0
@@ -47,15 +48,23 @@ class SchemeStatus:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def scheme_status(scheme: Scheme, records: Records, today: date | None = None) -> SchemeStatus:
+def scheme_status(
+    scheme: Scheme | ServiceScheme, records: Records, today: date | None = None, kind: str | None = None
+) -> SchemeStatus:
+    """``kind`` limits it to documents of one kind or family (``sla`` matches every ``sla_*``)."""
     today = today or date.today()
+    deadline = scheme.sign_up_deadline
     result = SchemeStatus(
         scheme_id=scheme.id,
         title=scheme.title,
-        deadline=scheme.sign_up_deadline.isoformat(),
-        days_to_deadline=(scheme.sign_up_deadline - today).days,
+        deadline=deadline.isoformat() if deadline else "",
+        days_to_deadline=(deadline - today).days if deadline else None,
     )
-    documents = records.issued_documents(scheme.id)
+    documents = [
+        d
+        for d in records.issued_documents(scheme.id)
+        if kind is None or d.kind.split("_q")[0].startswith(kind)
+    ]
     issued_ids = {d.doc_id for d in documents}
     latest: dict[str, dict[str, Any]] = {}
     for row in records.returns_for(scheme.id):  # oldest first: the last one wins

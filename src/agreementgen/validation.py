@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import AgreementgenError
+from .errors import AgreementgenError, SchemeError
 from .payments import worked_example_problems
 from .practices import PracticeData, load_practice_data
 from .scheme import Scheme, load_scheme
@@ -20,7 +20,14 @@ from .yamlfile import load_yaml
 
 
 def load_checked_scheme(path: str | Path) -> Scheme:
-    """A scheme spec with every structural rule and its worked example checked."""
+    """A per-capita scheme spec with every structural rule and its worked example checked."""
+    if scheme_model(path) == "services":
+        raise SchemeError(
+            "this is a service scheme (funding.model: services); this command works on per-capita schemes "
+            "such as schemes/cpccg-qef-2017-18.yaml (for a service scheme use validate, entitlements, "
+            "generate, status or ingest)",
+            path=path,
+        )
     return load_scheme(path, checks=[worked_example_problems])
 
 
