@@ -154,3 +154,14 @@ def test_a_per_capita_scheme_has_no_claim_forms(tmp_path):
 def test_claim_forms_need_no_word_template(issued):
     out, _ = issued
     assert not list(Path(out).rglob("*.docx"))
+
+
+def test_a_count_for_a_service_not_on_the_practices_form_is_flagged():
+    from agreementgen.ingest import _count_problems
+
+    problems = _count_problems(
+        {"count_ring_pessary": "3", "count_phlebotomy": "40"},
+        {"term_service_ring_pessary_tariff": "£25.76"},
+        ["count_ring_pessary", "practice_signatory_name"],
+    )
+    assert problems == ["count_phlebotomy: phlebotomy is not a service on this practice's claim form"]
