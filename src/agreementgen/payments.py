@@ -11,6 +11,7 @@ arises at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from .money import Money, round_pence, split, total
@@ -211,3 +212,127 @@ def services_budget(spec: ServiceScheme, values: list[ServiceValue]) -> Services
         growth=growth,
         by_service=by_service,
     )
+
+
+# --- year-end reconciliation (per-capita schemes) ---------------------------------------------
+# Rules, from the spec's ``reconciliation`` (seed 001 section 3.3):
+# * an instalment is earned when every milestone in its ``evidence`` has a date; evidence dated
+#   after the instalment is due earns it all the same (``late_evidence: earn``) and is noted;
+# * no sign-up, no payment (``no_sign_up``); a practice that closed or merged earns only the
+#   instalments due on or before that date (``closed_or_merged``);
+# * an instalment paid but not earned is clawed back (``non_delivery: clawback``) — it shows as a
+#   negative balance; one earned but not yet paid is due;
+# * a proportional decision (a percentage per component, at the commissioner's discretion)
+#   adjusts that component's earned amount: adjustment = −earned × (100% − percentage), rounded
+#   half up to the penny once. Earned by component is the earned total split by the component
+#   rates (largest remainder), so components always sum to the instalments.
+# Balance = earned + adjustments − paid, exactly; positive is due to the practice, negative owed back.
+
+
+@dataclass(frozen=True)
+class Decision:
+    percentage: Decimal  # 0–100: the share of the component's earned amount the practice keeps
+    reason: str
+
+
+@dataclass(frozen=True)
+class InstalmentLine:
+    id: str
+    entitled: Money
+    earned: Money
+    paid: Money
+    evidence: tuple[tuple[str, date | None], ...]  # milestone → date relied on (None: missing)
+    late: tuple[str, ...]  # milestones evidenced after the instalment was due
+    reason: str  # why it is not earned ("" when earned)
+
+    @property
+    def balance(self) -> Money:
+        return self.earned - self.paid
+
+
+@dataclass(frozen=True)
+class ComponentLine:
+    id: str
+    entitled: Money
+    earned: Money
+    adjustment: Money
+    reason: str
+
+    @property
+    def net(self) -> Money:
+        return self.earned + self.adjustment
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    list_size: int
+    instalments: tuple[InstalmentLine, ...]
+    components: tuple[ComponentLine, ...]
+
+    @property
+    def entitled(self) -> Money:
+        return total(i.entitled for i in self.instalments)
+
+    @property
+    def earned(self) -> Money:
+        return total(i.earned for i in self.instalments)
+
+    @property
+    def paid(self) -> Money:
+        return total(i.paid for i in self.instalments)
+
+    @property
+    def adjustment(self) -> Money:
+        return total(c.adjustment for c in self.components)
+
+    @property
+    def balance(self) -> Money:
+        """Due to the practice (positive) or owed back by it (negative)."""
+        return self.earned + self.adjustment - self.paid
+
+
+def reconcile(
+    scheme: Scheme,
+    list_size: int,
+    evidence: dict[str, date],
+    paid: dict[str, Money],
+    decisions: dict[str, Decision],
+    closed_on: date | None = None,
+) -> Reconciliation:
+    """One practice's year: entitled, earned, paid, adjusted, balance (pure, exact)."""
+    ent = entitlement(scheme, list_size)
+    milestones = {m.id: m for m in scheme.milestones}
+    rules = scheme.reconciliation
+    signed_up = "sign_up" not in milestones or "sign_up" in evidence
+    lines = []
+    for inst in scheme.instalments:
+        relied = tuple((ev, evidence.get(ev)) for ev in inst.evidence)
+        missing = [ev for ev, when in relied if when is None]
+        late = tuple(ev for ev, when in relied if when is not None and when > inst.due)
+        reason = ""
+        if not signed_up:
+            reason = "no sign-up: the practice did not sign the agreement"
+        elif closed_on is not None and inst.due > closed_on:
+            reason = (
+                f"the practice closed or merged on {closed_on.isoformat()}, before this instalment was due"
+            )
+        elif missing:
+            titles = ", ".join(milestones[m].title if m in milestones else m for m in missing)
+            reason = f"evidence missing: {titles}"
+        elif late and rules.late_evidence == "withhold":
+            reason = "evidence received after the due date"
+        earned = Money.of(0) if reason else ent.by_instalment[inst.id]
+        lines.append(InstalmentLine(inst.id, ent.by_instalment[inst.id], earned,
+                                    paid.get(inst.id, Money.of(0)), relied, late, reason))  # fmt: skip
+    earned_total = total(line.earned for line in lines)
+    earned_parts = split(earned_total, [c.rate_per_patient for c in scheme.components])
+    components = []
+    for comp, earned in zip(scheme.components, earned_parts, strict=True):
+        decision = decisions.get(comp.id)
+        adjustment, reason = Money.of(0), ""
+        if decision is not None and rules.proportional_payment == "discretionary":
+            keep = decision.percentage / 100
+            adjustment = -Money.of(earned.amount * (1 - keep))
+            reason = f"proportional payment of {decision.percentage.normalize():f}%: {decision.reason}"
+        components.append(ComponentLine(comp.id, ent.by_component[comp.id], earned, adjustment, reason))
+    return Reconciliation(list_size, tuple(lines), tuple(components))

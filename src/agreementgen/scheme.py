@@ -142,6 +142,13 @@ class Reconciliation(_Strict):
     non_delivery: Literal["clawback", "none"] = "clawback"
     proportional_payment: Literal["discretionary", "none"] = "discretionary"
     adjustments_at: Literal["year_end", "in_year"] = "year_end"
+    # Evidence after an instalment's due date: still earns it at year end (noted as late), or not.
+    late_evidence: Literal["earn", "withhold"] = "earn"
+    # A practice with no sign-up (no accepted Section 7, no sign_up evidence) earns nothing.
+    no_sign_up: Literal["no_payment"] = "no_payment"
+    # A practice that closed or merged: only instalments due on or before that date are earned;
+    # the successor's own agreement covers the rest of the year.
+    closed_or_merged: Literal["instalments_due_before"] = "instalments_due_before"
     text: list[Text] = []
 
 
