@@ -147,6 +147,11 @@ def test_demo_writes_the_cp_entitlements(tmp_path: Path):
     )
     chase = (tmp_path / "output/demo/chase.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(chase) == 21 and chase[0].startswith("practice_code,practice_name,email")
+    # ... and the year end: a statement for every practice, the schedule checked against them
+    assert "85 statements in output/demo/statements" in result.output
+    assert "check: the schedule's net total equals the sum of the 85 statement balances" in result.output
+    schedule = (tmp_path / "output/demo/payment-schedule.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(schedule) == 87 and schedule[-1].startswith("TOTAL,85 practices,2007870.00")
 
 
 def test_generate_renders_the_packs_and_says_where_the_register_is(tmp_path: Path):

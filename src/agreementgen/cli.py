@@ -363,6 +363,23 @@ def _demo_returns(inputs: Inputs, out_dir: Path, db_url: str) -> None:
         f"{result.flagged} flagged, {result.rejected} rejected, {result.outstanding} outstanding"
     )
     out.print(f"wrote {escape(str(chase))} ({len(result.chase)} practices to chase)")
+    _demo_year_end(inputs, out_dir, db_url, records)
+
+
+def _demo_year_end(inputs: Inputs, out_dir: Path, db_url: str, records: Records) -> None:
+    """Simulated evidence, payments and a decision, then a statement per practice and the schedule."""
+    from .simulate import simulate_year_end
+
+    out.rule("Year-end statements")
+    signed = sorted(s["practice_code"] for s in records.signups_for(inputs.scheme.id).values())
+    files = simulate_year_end(inputs.scheme, inputs.data.practices, signed, out_dir / "year-end")
+    out.print(f"{signed[0]}: late mid-year report; {signed[1]}: no year-end report but paid in full; "
+              f"{signed[2]}: 50% of medicines optimisation")  # fmt: skip
+    statements(
+        scheme=sample_scheme(), practices=sample_practice_files(), out_dir=out_dir / "statements",
+        commissioner="06H", db=db_url, evidence=[files["evidence"]], paid=[files["paid"]],
+        decisions=[files["decisions"]], schedule=out_dir / "payment-schedule.csv", include_inactive=False,
+    )  # fmt: skip
 
 
 JobsOpt = Annotated[
@@ -649,6 +666,65 @@ def export(
     header, rows = Records.open(db).table_rows(table)
     write_table(to, header, rows, table)
     out.print(f"wrote {len(rows):,} {table} row(s) to {escape(str(to))}")
+
+
+@app.command()
+@handles_errors
+def statements(
+    scheme: SchemeOpt,
+    practices: PracticesOpt,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the statements.")],
+    commissioner: CommissionerOpt = None,
+    db: DbOpt = None,
+    evidence: Annotated[list[Path], typer.Option("--evidence", help="Milestone evidence (CSV/XLSX).")] = [],  # noqa: B006
+    paid: Annotated[list[Path], typer.Option("--paid", help="Payments already made (CSV/XLSX).")] = [],  # noqa: B006
+    decisions: Annotated[
+        list[Path], typer.Option("--decisions", help="Proportional payment decisions (CSV/XLSX).")
+    ] = [],  # noqa: B006
+    schedule: Annotated[
+        Path | None,
+        typer.Option("--schedule", help="Write finance's payment schedule to this .csv or .xlsx."),
+    ] = None,
+    include_inactive: InactiveOpt = False,
+) -> None:
+    """Year-end statements (PDF) for every practice, and a payment schedule for finance."""
+    from .bulk import write_atomic
+    from .render.pdf_statement import render_statement
+    from .yearend import SCHEDULE_HEADER, load_year_end, schedule_rows, statement_context
+    from .yearend import statements as reconcile_all
+
+    inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
+    files = {"evidence": evidence, "paid": paid, "decisions": decisions}
+    year = load_year_end(inputs.scheme, inputs.data.practices, records=Records.open(db), **files)
+    items = reconcile_all(inputs.scheme, inputs.data.practices, year)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True) as progress:  # fmt: skip
+        task = progress.add_task("writing statements", total=len(items))
+        for item in items:
+            folder = out_dir / item.practice.code
+            folder.mkdir(exist_ok=True)
+            context = statement_context(inputs.scheme, item, year.sources)
+            write_atomic(folder / "statement.pdf", render_statement(context))
+            progress.advance(task)
+    rows, net = schedule_rows(items)
+    if schedule:
+        write_table(schedule, list(SCHEDULE_HEADER), rows, "Schedule")
+    pay, recover = rows[-1][6], rows[-1][7]
+    out.print(f"{len(items):,} statements in {escape(str(out_dir))}: £{pay:,.2f} to pay, £{recover:,.2f} to "
+              f"recover, net {net}")  # fmt: skip
+    out.print(
+        f"check: the schedule's net total equals the sum of the {len(items):,} statement balances ({net})"
+    )
+    if schedule:
+        out.print(f"wrote {escape(str(schedule))}")
+    _print_problems(inputs.data)
+    if year.problems:
+        err.print(f"[bold red]{len(year.problems):,} problem(s) in the year-end inputs:[/]")
+        for problem in year.problems:
+            err.print(f"  {escape(str(problem))}")
+    if inputs.data.problems or year.problems:
+        raise typer.Exit(1)
 
 
 def _version(value: bool) -> None:

@@ -20,7 +20,11 @@ from pathlib import Path
 from lxml import etree
 
 from .context import long_date
+from .payments import entitlement
+from .practices import Practice
 from .render.docx import W
+from .scheme import Scheme
+from .tables import write_csv
 
 SIGNATORIES = (
     ("Dr Siân Ôwen", "Senior Partner"),
@@ -137,3 +141,42 @@ def simulate_round(packs: Path, codes: list[str], out_dir: Path, signed_on: date
             write(f"returned-{index:03}.pdf", fill_pdf((packs / code / "section7.pdf").read_bytes(), entries),
                   "accepted")  # fmt: skip
     return made
+
+
+def simulate_year_end(
+    scheme: Scheme, practices: list[Practice], signed: list[str], out_dir: Path
+) -> dict[str, Path]:
+    """The year-end files a contracts team would keep for the demo; returns {kind: path}.
+
+    Every practice that signed up sent its evidence on time and was paid the first two
+    instalments, except: the first sent its mid-year report late (still earned, noted); the
+    second sent no year-end report but was paid all three (clawback); the third is paid 50% of
+    medicines optimisation by decision.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_code = {p.code: p for p in practices}
+    on_time = {"sign_up": "2017-05-15", "practice_visit": "2017-06-20", "action_plan": "2017-07-10",
+               "mid_year_report": "2017-09-29", "year_end_report": "2018-03-30"}  # fmt: skip
+    evidence, paid = [], []
+    for index, code in enumerate(signed):
+        dates = dict(on_time)
+        if index == 0:
+            dates["mid_year_report"] = "2017-11-14"
+        if index == 1:
+            del dates["year_end_report"]
+        evidence += [[code, milestone, when] for milestone, when in dates.items()]
+        amounts = entitlement(scheme, by_code[code].list_size or 0).by_instalment
+        for instalment in ("first", "second", "third") if index == 1 else ("first", "second"):
+            paid.append([code, instalment, amounts[instalment].amount, "2017-10-31"])
+    decisions = [
+        [signed[2], "medicines_optimisation", "50", "one of the two prescribing audits was completed"]
+    ]
+    files = {
+        "evidence": out_dir / "evidence.csv",
+        "paid": out_dir / "paid.csv",
+        "decisions": out_dir / "decisions.csv",
+    }
+    write_csv(files["evidence"], ["practice_code", "milestone", "date"], evidence)
+    write_csv(files["paid"], ["practice_code", "instalment", "amount", "date"], paid)
+    write_csv(files["decisions"], ["practice_code", "component", "percentage", "reason"], decisions)
+    return files
