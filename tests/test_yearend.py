@@ -7,6 +7,7 @@ import io
 from datetime import date
 from pathlib import Path
 
+import docx
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -165,5 +166,9 @@ def test_the_statements_command_writes_pdfs_and_a_schedule_whose_total_matches(t
         and "check: the schedule's net total equals the sum of the 85" in result.output
     )
     assert (tmp_path / "st" / "D81001" / "statement.pdf").is_file()
+    word = docx.Document(tmp_path / "st" / "D81001" / "statement.docx")
+    cells = [c.text for t in word.tables for r in t.rows for c in r.cells]
+    assert "£25,462.00" in cells and "-£1,591.38" in cells  # entitled; the 25% engagement adjustment
+    assert any("£4,774.12 is due to the practice" in p.text for p in word.paragraphs)
     rows = list(csv.reader((tmp_path / "schedule.csv").open(encoding="utf-8-sig")))
     assert rows[0][:2] == ["practice_code", "practice_name"] and rows[-1][0] == "TOTAL" and len(rows) == 87

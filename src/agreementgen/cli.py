@@ -26,10 +26,10 @@ from .bulk import RunOptions, RunReport
 from .context import build_context, example_practice
 from .documents import DEFAULT_KIND, FORMATS, KINDS, get_kind, parse_list
 from .entitlements import EntitlementTable, ServiceTable, entitlement_table, service_table
-from .errors import AgreementgenError, ProblemsFound
+from .errors import AgreementgenError, ProblemsFound, TemplateError
 from .practices import PracticeData
 from .records import DEFAULT_URL, URL_ENV, Records, default_url
-from .render.docx import check_template
+from .render.docx import CompiledDocx, check_template
 from .resources import bundled, sample_practice_files, sample_scheme
 from .signups import SignUps
 from .tables import write_csv, write_table
@@ -379,6 +379,7 @@ def _demo_year_end(inputs: Inputs, out_dir: Path, db_url: str, records: Records)
         scheme=sample_scheme(), practices=sample_practice_files(), out_dir=out_dir / "statements",
         commissioner="06H", db=db_url, evidence=[files["evidence"]], paid=[files["paid"]],
         decisions=[files["decisions"]], schedule=out_dir / "payment-schedule.csv", include_inactive=False,
+        formats="docx,pdf", templates=None,
     )  # fmt: skip
 
 
@@ -686,8 +687,10 @@ def statements(
         typer.Option("--schedule", help="Write finance's payment schedule to this .csv or .xlsx."),
     ] = None,
     include_inactive: InactiveOpt = False,
+    formats: Annotated[str, typer.Option("--format", help="docx, pdf or docx,pdf.")] = "docx,pdf",
+    templates: TemplatesOpt = None,
 ) -> None:
-    """Year-end statements (PDF) for every practice, and a payment schedule for finance."""
+    """Year-end statements (Word and PDF) for every practice, and a payment schedule for finance."""
     from .bulk import write_atomic
     from .render.pdf_statement import render_statement
     from .yearend import SCHEDULE_HEADER, load_year_end, schedule_rows, statement_context
@@ -697,7 +700,18 @@ def statements(
     files = {"evidence": evidence, "paid": paid, "decisions": decisions}
     year = load_year_end(inputs.scheme, inputs.data.practices, records=Records.open(db), **files)
     items = reconcile_all(inputs.scheme, inputs.data.practices, year)
+    chosen = parse_list(formats, FORMATS, "--format")
     out_dir.mkdir(parents=True, exist_ok=True)
+    word = None
+    if "docx" in chosen and items:
+        template = (templates or bundled("templates")) / "statement.docx"
+        word = CompiledDocx(template)
+        missing = check_template(template, statement_context(inputs.scheme, items[0], year.sources)).missing
+        if missing:
+            unknown = ", ".join(missing)
+            raise TemplateError(
+                f"the template uses variables the context does not provide: {unknown}", path=template
+            )
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True) as progress:  # fmt: skip
         task = progress.add_task("writing statements", total=len(items))
@@ -705,7 +719,10 @@ def statements(
             folder = out_dir / item.practice.code
             folder.mkdir(exist_ok=True)
             context = statement_context(inputs.scheme, item, year.sources)
-            write_atomic(folder / "statement.pdf", render_statement(context))
+            if "pdf" in chosen:
+                write_atomic(folder / "statement.pdf", render_statement(context))
+            if word is not None:
+                write_atomic(folder / "statement.docx", word.render(context))
             progress.advance(task)
     rows, net = schedule_rows(items)
     if schedule:

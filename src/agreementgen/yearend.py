@@ -26,6 +26,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .context import commissioner_context, scheme_identity
 from .errors import AgreementgenError, PracticeDataError
 from .money import Money, total
 from .payments import Decision, Reconciliation, reconcile
@@ -285,17 +286,8 @@ def statement_context(
             "reference": f"{scheme.id} v{scheme.version} · {practice.code} · statement",
             "terms_digest": "",
         },
-        "scheme": {
-            "id": scheme.id,
-            "title": scheme.title,
-            "version": scheme.version,
-            "financial_year": scheme.financial_year,
-        },
-        "commissioner": {
-            "name": scheme.commissioner.name,
-            "short_name": scheme.commissioner.short_name,
-            "return_email": scheme.commissioner.return_email or "",
-        },
+        "scheme": scheme_identity(scheme),
+        "commissioner": commissioner_context(scheme),
         "practice": {"code": practice.code, "name": practice.name, "list_size_text": f"{r.list_size:,}"},
         "instalments": [
             {
