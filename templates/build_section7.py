@@ -756,12 +756,12 @@ def deterministic_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def main() -> int:
-    data = build()
-    OUTPUT.write_bytes(data)
-    print(f"wrote {OUTPUT} ({len(data):,} bytes)")
+def save(output: Path, data: bytes) -> int:
+    """Write a built template and say so (the ``main`` of every template builder)."""
+    output.write_bytes(data)
+    print(f"wrote {output} ({len(data):,} bytes)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(save(OUTPUT, build()))

@@ -27,6 +27,7 @@ from build_section7 import (
     new_document,
     para,
     row,
+    save,
     signature_blocks,
     table,
     tag,
@@ -220,12 +221,5 @@ def build() -> bytes:
     )
 
 
-def main() -> int:
-    data = build()
-    OUTPUT.write_bytes(data)
-    print(f"wrote {OUTPUT} ({len(data):,} bytes)")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(save(OUTPUT, build()))

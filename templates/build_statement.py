@@ -22,6 +22,7 @@ from build_section7 import (
     new_document,
     para,
     row,
+    save,
     table,
     tag,
     tag_row,
@@ -109,12 +110,5 @@ def build() -> bytes:
     )
 
 
-def main() -> int:
-    data = build()
-    OUTPUT.write_bytes(data)
-    print(f"wrote {OUTPUT} ({len(data):,} bytes)")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(save(OUTPUT, build()))
