@@ -172,3 +172,27 @@ def test_the_statements_command_writes_pdfs_and_a_schedule_whose_total_matches(t
     assert any("£4,774.12 is due to the practice" in p.text for p in word.paragraphs)
     rows = list(csv.reader((tmp_path / "schedule.csv").open(encoding="utf-8-sig")))
     assert rows[0][:2] == ["practice_code", "practice_name"] and rows[-1][0] == "TOTAL" and len(rows) == 87
+
+
+def test_inputs_are_kept_in_the_records_database_and_reloading_a_file_replaces_it(tmp_path):
+    from agreementgen.records import Records
+
+    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+    paths = files(tmp_path)
+    load = lambda **kw: load_year_end(INPUTS.scheme, INPUTS.data.practices, records=records, **kw)  # noqa: E731
+    load(evidence=[paths["evidence"]], paid=[paths["paid"]], decisions=[paths["decisions"]])
+    # later runs need not give the files again: what they said is on record
+    year = load()
+    assert year.paid["D81001"] == {"first": Money("12731.00"), "second": Money("6365.50")}
+    assert year.decisions["D81001"]["engagement"].percentage == 75
+    # finance sends an updated payments file under the same name: it replaces, never adds twice
+    write(paths["paid"], "practice_code,instalment,amount,date\nD81001,first,12731.00,2017-10-31\n")
+    year = load(paid=[paths["paid"]])
+    assert year.paid["D81001"] == {"first": Money("12731.00")}
+    # a file with a bad row changes nothing on record
+    write(paths["paid"], "practice_code,instalment,amount,date\nD81001,first,oops,2017-10-31\n")
+    year = load(paid=[paths["paid"]])
+    assert len(year.problems) == 1 and year.paid["D81001"] == {"first": Money("12731.00")}
+    assert (
+        len(records.year_end_rows("cpccg-qef-2017-18")) == 5 + 2 + 1 + 1
+    )  # evidence, closed, payment, decision

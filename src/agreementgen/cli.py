@@ -654,7 +654,7 @@ def status(
 @app.command()
 @handles_errors
 def export(
-    table: Annotated[str, typer.Option("--table", help="signups, returns, issued or activity.")],
+    table: Annotated[str, typer.Option("--table", help="signups, returns, issued, year_end or activity.")],
     to: Annotated[Path, typer.Option("--to", help="A .csv or .xlsx file to write.")],
     db: DbOpt = None,
 ) -> None:

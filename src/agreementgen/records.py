@@ -56,7 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import RecordsError
 
-SCHEMA_VERSION = 2  # 1: issued register; 2: + returns, signups, issued.form_json
+SCHEMA_VERSION = 2  # 1: issued register; 2: + returns, signups, year_end, issued.form_json
 DEFAULT_URL = "sqlite:///agreementgen.db"
 URL_ENV = "AGREEMENTGEN_DB"
 
@@ -143,7 +143,22 @@ signups = Table(
     Column("accepted_at", String(32), nullable=False),
 )
 
-TABLES = {"issued": issued, "returns": returns, "signups": signups}
+year_end = Table(
+    "year_end",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scheme_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # evidence / paid / decision
+    Column("practice_code", String(16), nullable=False),
+    Column("key", String(64), nullable=False),  # milestone, instalment or component
+    Column("value", String(64), nullable=False),  # ISO date, amount or percentage, exact text
+    Column("reason", Text, nullable=False),
+    Column("source", Text, nullable=False),  # the file, as given
+    Column("row", Integer, nullable=False),
+    Column("loaded_at", String(32), nullable=False),
+)
+
+TABLES = {"issued": issued, "returns": returns, "signups": signups, "year_end": year_end}
 
 
 def default_url() -> str:
@@ -208,9 +223,14 @@ class Recorded:
 
 
 _RECORDED_COLUMNS = (
-    returns.c.id, returns.c.sha256, returns.c.status, returns.c.reasons_json,
-    returns.c.doc_id, returns.c.practice_code, returns.c.signature_kind,
-)  # fmt: skip
+    returns.c.id,
+    returns.c.sha256,
+    returns.c.status,
+    returns.c.reasons_json,
+    returns.c.doc_id,
+    returns.c.practice_code,
+    returns.c.signature_kind,
+)
 
 
 def _recorded(row: Any) -> Recorded:
@@ -316,14 +336,23 @@ class Records:
                 if previous != doc.terms_digest:
                     changed += previous is not None
                     events.append(
-                        {"doc_id": doc.doc_id, "terms_digest": doc.terms_digest, "terms_json": terms_json,
-                         "issued_at": now}
-                    )  # fmt: skip
+                        {
+                            "doc_id": doc.doc_id,
+                            "terms_digest": doc.terms_digest,
+                            "terms_json": terms_json,
+                            "issued_at": now,
+                        }
+                    )
                 files += [
-                    {"doc_id": doc.doc_id, "format": f.format, "path": f.path, "sha256": f.sha256,
-                     "template_sha256": f.template_sha256}
+                    {
+                        "doc_id": doc.doc_id,
+                        "format": f.format,
+                        "path": f.path,
+                        "sha256": f.sha256,
+                        "template_sha256": f.template_sha256,
+                    }
                     for f in doc.files
-                ]  # fmt: skip
+                ]
             if inserts:
                 conn.execute(insert(issued), inserts)
             if updates:
@@ -490,12 +519,17 @@ class Records:
         """Activity claimed: one row per practice, quarter and service, from each quarter's current
         accepted claim (a newer accepted claim for a quarter replaces the older one)."""
         query = (
-            select(signups.c.scheme_id, signups.c.practice_code, signups.c.kind, signups.c.return_id,
-                   returns.c.fields_json)
+            select(
+                signups.c.scheme_id,
+                signups.c.practice_code,
+                signups.c.kind,
+                signups.c.return_id,
+                returns.c.fields_json,
+            )
             .join(returns, returns.c.id == signups.c.return_id)
             .where(signups.c.kind.like("claim_q%"))
             .order_by(signups.c.scheme_id, signups.c.practice_code, signups.c.kind)
-        )  # fmt: skip
+        )
         if scheme_id:
             query = query.where(signups.c.scheme_id == scheme_id)
         rows = []
@@ -503,12 +537,52 @@ class Records:
             for r in conn.execute(query):
                 fields = json.loads(r.fields_json)
                 for tag in sorted(t for t in fields if t.startswith("count_")):
-                    rows.append({
-                        "scheme_id": r.scheme_id, "practice_code": r.practice_code,
-                        "quarter": int(r.kind.removeprefix("claim_q")), "service": tag.removeprefix("count_"),
-                        "count": int(fields[tag].replace(",", "")), "return_id": r.return_id,
-                    })  # fmt: skip
+                    rows.append(
+                        {
+                            "scheme_id": r.scheme_id,
+                            "practice_code": r.practice_code,
+                            "quarter": int(r.kind.removeprefix("claim_q")),
+                            "service": tag.removeprefix("count_"),
+                            "count": int(fields[tag].replace(",", "")),
+                            "return_id": r.return_id,
+                        }
+                    )
         return rows
+
+    def replace_year_end_rows(
+        self, scheme_id: str, kind: str, source: str, rows: list[dict[str, str]]
+    ) -> None:
+        """What one evidence / payments / decisions file says, replacing what it said before."""
+        now = _now()
+        with self._begin() as conn:
+            conn.execute(
+                year_end.delete().where(
+                    (year_end.c.scheme_id == scheme_id)
+                    & (year_end.c.kind == kind)
+                    & (year_end.c.source == source)
+                )
+            )
+            if rows:
+                conn.execute(
+                    insert(year_end),
+                    [
+                        {
+                            **r,
+                            "row": int(r["row"]),
+                            "scheme_id": scheme_id,
+                            "kind": kind,
+                            "source": source,
+                            "loaded_at": now,
+                        }
+                        for r in rows
+                    ],
+                )
+
+    def year_end_rows(self, scheme_id: str) -> list[dict[str, str]]:
+        """Every year-end input row on record for the scheme, in the order loaded."""
+        query = select(year_end).where(year_end.c.scheme_id == scheme_id).order_by(year_end.c.id)
+        with self._begin() as conn:
+            return [{k: str(v) for k, v in r.items()} for r in conn.execute(query).mappings()]
 
     def table_rows(self, name: str) -> tuple[list[str], list[list[Any]]]:
         """Header and rows of a whole table (or of the derived ``activity``), for export."""

@@ -114,6 +114,14 @@ def load_year_end(
 
     def bad(path: Path, row: Row, column: str, reason: str) -> None:
         inputs.problems.append(PracticeDataError(reason, path=path, row=row.number, field=column))
+        spoilt.add(path)
+
+    loaded: dict[tuple[str, Path], list[dict[str, str]]] = defaultdict(list)
+    spoilt: set[Path] = set()
+
+    def keep(path: Path, kind: str, code: str, key: str, value: str, reason: str, row: Row) -> None:
+        loaded[(kind, path)].append({"practice_code": code, "key": key, "value": value, "reason": reason,
+                                     "row": str(row.number)})  # fmt: skip
 
     for path in map(Path, evidence):
         for row, cells in _rows(path, ("practice_code", "milestone", "date"), inputs, "evidence"):
@@ -135,10 +143,7 @@ def load_year_end(
             except ValueError as exc:
                 bad(path, row, "date", str(exc))
                 continue
-            if event in CLOSURE_EVENTS:
-                inputs.closed[code] = (event, when)
-            else:
-                inputs.evidence[code][event] = when
+            keep(path, "evidence", code, event, when.isoformat(), "", row)
     for path in map(Path, paid):
         for row, cells in _rows(path, ("practice_code", "instalment", "amount"), inputs, "payments"):
             code = practice(path, row, cells)
@@ -158,7 +163,7 @@ def load_year_end(
             except (InvalidOperation, ValueError):
                 bad(path, row, "amount", f"'{cells['amount']}' is not an amount in pounds and pence")
                 continue
-            inputs.paid[code][inst] = inputs.paid[code].get(inst, Money.of(0)) + amount
+            keep(path, "paid", code, inst, str(amount.amount), "", row)
     for path in map(Path, decisions):
         for row, cells in _rows(
             path, ("practice_code", "component", "percentage", "reason"), inputs, "decisions"
@@ -190,17 +195,42 @@ def load_year_end(
                     "a proportional payment needs its reason (it is printed on the statement)",
                 )
                 continue
-            inputs.decisions[code][comp] = Decision(pct, cells["reason"])
+            keep(path, "decision", code, comp, str(pct), cells["reason"], row)
+    rows: list[dict[str, str]] = []
+    if records is not None:
+        # A file is the team's record of its kind: loading it again replaces what it said before.
+        # A file with any bad row changes nothing on record (its problems are listed instead).
+        for (kind, path), kept in loaded.items():
+            if path not in spoilt:
+                records.replace_year_end_rows(scheme.id, kind, str(path), kept)
+        rows = records.year_end_rows(scheme.id)
+    else:
+        rows = [{**r, "kind": kind} for (kind, _), kept in loaded.items() for r in kept]
+    for r in rows:
+        _apply(inputs, r)
     if records is not None:
         for signup in records.signups_for(scheme.id).values():
             if signup["kind"] == "section7" and signup["practice_code"] in known and signup["signed_date"]:
                 inputs.evidence[signup["practice_code"]].setdefault(
                     "sign_up", date.fromisoformat(signup["signed_date"])
                 )
-        inputs.sources.append(
-            ("sign-ups", f"records database ({len(inputs.evidence)} practices with evidence)")
-        )
+        inputs.sources.append(("records database", f"{len(rows):,} year-end rows and the accepted sign-ups"))
     return inputs
+
+
+def _apply(inputs: YearEndInputs, row: dict[str, str]) -> None:
+    """One stored row into the inputs: later rows win for evidence and decisions; payments add up."""
+    code, key, value = row["practice_code"], row["key"], row["value"]
+    if row["kind"] == "evidence":
+        when = date.fromisoformat(value)
+        if key in CLOSURE_EVENTS:
+            inputs.closed[code] = (key, when)
+        else:
+            inputs.evidence[code][key] = when
+    elif row["kind"] == "paid":
+        inputs.paid[code][key] = inputs.paid[code].get(key, Money.of(0)) + Money(Decimal(value))
+    else:
+        inputs.decisions[code][key] = Decision(Decimal(value), row["reason"])
 
 
 def statements(scheme: Scheme, practices: list[Practice], inputs: YearEndInputs) -> list[Statement]:
