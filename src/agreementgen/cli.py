@@ -557,7 +557,7 @@ def ingest(
     from .ingest import ingest as run_ingest
 
     records = Records.open(db)
-    scheme_id = load_checked_scheme(scheme).id if scheme else None
+    scheme_id = load_any_scheme(scheme).id if scheme else None
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise ProblemsFound(
