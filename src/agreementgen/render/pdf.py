@@ -1315,19 +1315,35 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
         _save_without_a85(super().save)
 
 
+class _FastFlate:
+    """``zlib`` as reportlab's pdfdoc sees it during our saves: level 1 instead of 6.
+
+    Measured on the Section 7 PDF: 0.8 ms (6%) less per document for 1.7% bigger files.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+    @staticmethod
+    def compress(data: bytes, level: int = 1) -> bytes:
+        return zlib.compress(data, 1)
+
+
 def _save_without_a85(save: Callable[[], None]) -> None:
-    """Save with page streams Flate-compressed only.
+    """Save with page streams Flate-compressed only, at zlib level 1.
 
     reportlab reads the global ``rl_config.useA85`` (ASCII85 on top of Flate: a quarter
-    bigger, and a third of the time spent saving) while it writes pages; it is switched
-    off for the duration of our own save (under ``_render_lock``) and put back as it was.
+    bigger, and a third of the time spent saving) and its module's ``zlib`` while it writes
+    pages; both are switched for the duration of our own save (under ``_render_lock``) and
+    put back as they were.
     """
-    previous = rl_config.useA85
+    previous, previous_zlib = rl_config.useA85, pdfdoc.zlib
     rl_config.useA85 = 0
+    pdfdoc.zlib = _FastFlate()
     try:
         save()
     finally:
-        rl_config.useA85 = previous
+        rl_config.useA85, pdfdoc.zlib = previous, previous_zlib
 
 
 def _draw_qr(canv: Canvas, text: str, size: float) -> None:
