@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import docx
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -196,3 +200,37 @@ def test_inputs_are_kept_in_the_records_database_and_reloading_a_file_replaces_i
     assert (
         len(records.year_end_rows("cpccg-qef-2017-18")) == 5 + 2 + 1 + 1
     )  # evidence, closed, payment, decision
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=40_000),
+            st.sets(
+                st.sampled_from(
+                    ["sign_up", "practice_visit", "action_plan", "mid_year_report", "year_end_report"]
+                )
+            ),
+            st.lists(st.integers(min_value=0, max_value=3_000_000), min_size=3, max_size=3),
+            st.one_of(st.none(), st.integers(min_value=0, max_value=100)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_for_any_evidence_and_payments_the_schedule_equals_the_sum_of_the_statements(practices):
+    from agreementgen.payments import Decision, reconcile
+    from agreementgen.yearend import Statement
+
+    items = []
+    for n, (size, present, pence, pct) in enumerate(practices):
+        evidence = {m: date(2017, 7, 1) for m in present}
+        paid = {i: Money(Decimal(p) / 100) for i, p in zip(("first", "second", "third"), pence, strict=True)}
+        decisions = {} if pct is None else {"engagement": Decision(Decimal(pct), "x")}
+        r = reconcile(INPUTS.scheme, size, evidence, paid, decisions)
+        items.append(Statement(dataclasses.replace(INPUTS.data.practices[0], code=f"D8{n:04}"), r, None))
+    rows, net = schedule_rows(items)
+    assert net == sum((s.reconciliation.balance for s in items), Money("0.00"))
+    *lines, total_row = rows
+    assert sum((Decimal(line[6]) - Decimal(line[7]) for line in lines), Decimal(0)) == net.amount
+    assert Decimal(total_row[6]) - Decimal(total_row[7]) == net.amount
