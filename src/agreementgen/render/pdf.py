@@ -831,7 +831,23 @@ def _absolute_rect(canv: Canvas, width: float, height: float) -> tuple[float, fl
     return (x0, y0, x1, y1)
 
 
-class TextField(Flowable):  # type: ignore[misc]
+class _FieldFlowable(Flowable):  # type: ignore[misc]
+    """A form field placed where it falls in the layout: as wide as given, or as its cell."""
+
+    def __init__(self, name: str, width: float | None, height: float, tooltip: str) -> None:
+        super().__init__()
+        self.name = name
+        self.field_width = width
+        self.height = height
+        self.tooltip = tooltip
+        self.width = width or 0.0
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width = self.field_width or availWidth
+        return self.width, self.height
+
+
+class TextField(_FieldFlowable):
     """An AcroForm text field placed where the flowable falls in the layout.
 
     ``read_only`` fields are issued terms: prefilled, locked (``Ff`` bit 1), drawn without
@@ -854,20 +870,11 @@ class TextField(Flowable):  # type: ignore[misc]
         font_size: float = 9,
         tooltip: str = "",
     ) -> None:
-        super().__init__()
-        self.name = name
+        super().__init__(name, width, height or (TERM_HEIGHT if read_only else FIELD_HEIGHT), tooltip)
         self.value = value
-        self.field_width = width
-        self.height = height or (TERM_HEIGHT if read_only else FIELD_HEIGHT)
         self.read_only = read_only
         self.bold = bold
         self.font_size = font_size
-        self.tooltip = tooltip
-        self.width = width or 0.0
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        self.width = self.field_width or availWidth
-        return self.width, self.height
 
     def draw(self) -> None:
         canv = self.canv
@@ -907,22 +914,13 @@ class TextField(Flowable):  # type: ignore[misc]
             )
 
 
-class SignatureField(Flowable):  # type: ignore[misc]
+class SignatureField(_FieldFlowable):
     """A digital-signature field (``/FT /Sig``) in a dashed box, ready to sign with pyHanko."""
 
     def __init__(
         self, name: str, *, width: float | None = None, height: float = 44, tooltip: str = ""
     ) -> None:
-        super().__init__()
-        self.name = name
-        self.field_width = width
-        self.height = height
-        self.tooltip = tooltip
-        self.width = width or 0.0
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        self.width = self.field_width or availWidth
-        return self.width, self.height
+        super().__init__(name, width, height, tooltip)
 
     def draw(self) -> None:
         canv = self.canv
