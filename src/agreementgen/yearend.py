@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .context import commissioner_context, scheme_identity
+from .context import commissioner_context, document_id, scheme_identity
 from .errors import AgreementgenError, PracticeDataError
 from .money import Money, total
 from .payments import Decision, Reconciliation, reconcile
@@ -116,6 +116,16 @@ def load_year_end(
         inputs.problems.append(PracticeDataError(reason, path=path, row=row.number, field=column))
         spoilt.add(path)
 
+    def one_of(
+        path: Path, row: Row, cells: dict[str, str], column: str, choices: set[str], what: str
+    ) -> str | None:
+        """The cell's id, lower-cased, if it is one of ``choices``; else a problem and None."""
+        value = cells[column].lower()
+        if value in choices:
+            return value
+        bad(path, row, column, f"'{cells[column]}' is not {what}; known: {', '.join(sorted(choices))}")
+        return None
+
     loaded: dict[tuple[str, Path], list[dict[str, str]]] = defaultdict(list)
     spoilt: set[Path] = set()
 
@@ -126,17 +136,12 @@ def load_year_end(
     for path in map(Path, evidence):
         for row, cells in _rows(path, ("practice_code", "milestone", "date"), inputs, "evidence"):
             code = practice(path, row, cells)
-            event = cells["milestone"].lower()
             if code is None:
                 continue
-            if event not in milestones and event not in CLOSURE_EVENTS:
-                choices = ", ".join(sorted(milestones | set(CLOSURE_EVENTS)))
-                bad(
-                    path,
-                    row,
-                    "milestone",
-                    f"'{cells['milestone']}' is not a milestone of {scheme.id}; known: {choices}",
-                )
+            event = one_of(
+                path, row, cells, "milestone", milestones | set(CLOSURE_EVENTS), f"a milestone of {scheme.id}"
+            )
+            if event is None:
                 continue
             try:
                 when = parse_date(cells["date"])
@@ -149,14 +154,8 @@ def load_year_end(
             code = practice(path, row, cells)
             if code is None:
                 continue
-            inst = cells["instalment"].lower()
-            if inst not in instalments:
-                bad(
-                    path,
-                    row,
-                    "instalment",
-                    f"'{cells['instalment']}' is not an instalment; known: {', '.join(sorted(instalments))}",
-                )
+            inst = one_of(path, row, cells, "instalment", instalments, "an instalment")
+            if inst is None:
                 continue
             try:
                 amount = Money(Decimal(cells["amount"].replace("£", "").replace(",", "")))
@@ -171,14 +170,8 @@ def load_year_end(
             code = practice(path, row, cells)
             if code is None:
                 continue
-            comp = cells["component"].lower()
-            if comp not in components:
-                bad(
-                    path,
-                    row,
-                    "component",
-                    f"'{cells['component']}' is not a component; known: {', '.join(sorted(components))}",
-                )
+            comp = one_of(path, row, cells, "component", components, "a component")
+            if comp is None:
                 continue
             try:
                 pct = Decimal(cells["percentage"].rstrip("%").strip())
@@ -310,7 +303,7 @@ def statement_context(
     closed = statement.closed
     return {
         "document": {
-            "id": f"{scheme.id}:v{scheme.version}:{practice.code}:statement",
+            "id": document_id(scheme, practice.code, "statement"),
             "title": "Year-end statement",
             "kind": "statement",
             "reference": f"{scheme.id} v{scheme.version} · {practice.code} · statement",

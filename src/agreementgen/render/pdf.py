@@ -889,29 +889,19 @@ class TextField(_FieldFlowable):
                 text.setFont(FONT_BOLD if self.bold else FONT, size)
                 text.textOut(self.value)
                 canv.drawText(text)
-            form.text_field(
-                self.name,
-                self.value,
-                rect,
-                font=font,
-                size=size,
-                colour=COLOURS["text"],
-                read_only=True,
-                tooltip=self.tooltip,
-            )
-        else:
-            form.text_field(
-                self.name,
-                self.value,
-                rect,
-                font=font,
-                size=size,
-                colour=COLOURS["text"],
-                border=COLOURS["field_border"],
-                fill=COLOURS["field_fill"],
-                tooltip=self.tooltip,
-                inset=1.5,
-            )
+            look: dict[str, Any] = {"read_only": True}
+        else:  # a box to type into
+            look = {"border": COLOURS["field_border"], "fill": COLOURS["field_fill"], "inset": 1.5}
+        form.text_field(
+            self.name,
+            self.value,
+            rect,
+            font=font,
+            size=size,
+            colour=COLOURS["text"],
+            tooltip=self.tooltip,
+            **look,
+        )
 
 
 class SignatureField(_FieldFlowable):
