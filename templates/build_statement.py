@@ -43,36 +43,36 @@ def body(document: docx.document.Document) -> None:
     para(document, "{{ closed }}")
     tag(document, "{%p endif %}")
 
-    para(document, "1. Instalments", style="Heading 1")
+    para(document, "1. {{ labels.lines }}", style="Heading 1")
     amounts = [28, 28, 28, 28]
     tbl = table(
         document,
         [TEXT_WIDTH_MM - sum(amounts), *amounts],
-        ["Instalment and evidence", "Entitled", "Earned", "Paid", "Balance"],
+        ["{{ labels.line_column }}", "Entitled", "Earned", "Paid", "Balance"],
     )
-    tag_row(tbl, "{%tr for i in instalments %}")
+    tag_row(tbl, "{%tr for i in lines %}")
     cells = row(tbl)
     cell_par(cells[0], ("{{ i.title }}", "b"))
-    cell_par(cells[0], "{{ i.evidence }}", style="Small")
+    cell_par(cells[0], "{{ i.detail }}", style="Small")
     cell_par(cells[0], "{%p if i.reason %}", style="Template Tag")
-    cell_par(cells[0], "Not earned: {{ i.reason }}", style="Small")
+    cell_par(cells[0], "{{ i.reason }}", style="Small")
     cell_par(cells[0], "{%p endif %}", style="Template Tag")
     for n, key in enumerate(("entitled", "earned", "paid", "balance"), start=1):
         cell_par(cells[n], "{{ i." + key + " }}", align="right")
     tag_row(tbl, "{%tr endfor %}")
     cells = row(tbl, fill=NHS_PALE_GREY)
     cell_par(cells[0], "Total", style="Table Total")
-    for n, key in enumerate(("entitled", "earned", "paid", "instalment_balance"), start=1):
+    for n, key in enumerate(("entitled", "earned", "paid", "line_balance"), start=1):
         cell_par(cells[n], "{{ totals." + key + " }}", style="Table Total", align="right")
     keep_together(tbl)
 
-    para(document, "2. Components and adjustments", style="Heading 1")
+    para(document, "2. {{ labels.adjustments }}", style="Heading 1")
     tbl = table(
         document,
         [TEXT_WIDTH_MM - sum(amounts), *amounts],
-        ["Component", "Entitled", "Earned", "Adjustment", "Net"],
+        ["{{ labels.adjustment_column }}", "Entitled", "Earned", "Adjustment", "Net"],
     )
-    tag_row(tbl, "{%tr for c in components %}")
+    tag_row(tbl, "{%tr for c in adjustments %}")
     cells = row(tbl)
     cell_par(cells[0], ("{{ c.title }}", "b"))
     cell_par(cells[0], "{%p if c.reason %}", style="Template Tag")
@@ -90,6 +90,9 @@ def body(document: docx.document.Document) -> None:
         ("{{ totals.balance }}", "b"),
         ": {{ outcome }}.",
     )
+    tag(document, "{%p for text in rules %}")
+    para(document, "{{ text }}", style="Small")
+    tag(document, "{%p endfor %}")
     para(document, "4. Disputes", style="Heading 1")
     tag(document, "{%p for text in disputes %}")
     para(document, "{{ text }}")

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from agreementgen import bulk
 from agreementgen.bulk import RunOptions
-from agreementgen.claims import build_claim_contexts, quarter_dates
+from agreementgen.claims import build_claim_contexts
 from agreementgen.ingest import ingest
 from agreementgen.records import Records
 from agreementgen.simulate import fill_pdf
@@ -51,7 +51,7 @@ def issued(les, tmp_path):
 
 
 def test_quarters_follow_the_financial_year(les):
-    assert [quarter_dates(les.scheme, q) for q in (1, 4)] == [
+    assert [les.scheme.quarter(q) for q in (1, 4)] == [
         (date(2017, 4, 1), date(2017, 6, 30)), (date(2018, 1, 1), date(2018, 3, 31)),
     ]  # fmt: skip
 

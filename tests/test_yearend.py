@@ -19,7 +19,8 @@ from agreementgen.cli import app
 from agreementgen.money import Money
 from agreementgen.render.pdf_statement import render_statement
 from agreementgen.validation import load_inputs
-from agreementgen.yearend import load_year_end, schedule_rows, statement_context, statements
+from agreementgen.statements import schedule_rows, statement_context, statements
+from agreementgen.yearend import load_year_end
 from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF
 
 INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
@@ -220,7 +221,7 @@ def test_inputs_are_kept_in_the_records_database_and_reloading_a_file_replaces_i
 )
 def test_for_any_evidence_and_payments_the_schedule_equals_the_sum_of_the_statements(practices):
     from agreementgen.payments import Decision, reconcile
-    from agreementgen.yearend import Statement
+    from agreementgen.statements import Statement
 
     items = []
     for n, (size, present, pence, pct) in enumerate(practices):

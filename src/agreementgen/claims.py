@@ -11,8 +11,6 @@ a newer accepted claim for the same quarter supersedes it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from .context import (
     DOC_ID_FIELD,
     Context,
@@ -42,18 +40,6 @@ CLAIM_FIELDS = (
 )
 
 
-def quarter_dates(spec: ServiceScheme, quarter: int) -> tuple[date, date]:
-    """First and last day of quarter 1–4 of the scheme's financial year."""
-    start_month = 4 + 3 * (quarter - 1)
-    year = spec.year_start.year + (start_month - 1) // 12
-    start = date(year, (start_month - 1) % 12 + 1, 1)
-    next_month = start_month + 3
-    end = date(spec.year_start.year + (next_month - 1) // 12, (next_month - 1) % 12 + 1, 1) - timedelta(
-        days=1
-    )
-    return start, end
-
-
 def build_claim_contexts(spec: ServiceScheme, practice: Practice, signups: SignUps) -> list[Context]:
     """Four contexts (one per quarter) if the practice has quarterly activity services, else none."""
     chosen = signups.for_practice(practice.code)
@@ -68,7 +54,7 @@ def build_claim_contexts(spec: ServiceScheme, practice: Practice, signups: SignU
 
 
 def _context(spec: ServiceScheme, practice: Practice, services: list[Service], quarter: int) -> Context:
-    start, end = quarter_dates(spec, quarter)
+    start, end = spec.quarter(quarter)
     kind = f"{CLAIM_PREFIX}{quarter}"
     label = f"Quarter {quarter} {spec.financial_year} ({long_date(start)} to {long_date(end)})"
     terms = {

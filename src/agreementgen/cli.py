@@ -682,6 +682,13 @@ def statements(
     decisions: Annotated[
         list[Path], typer.Option("--decisions", help="Proportional payment decisions (CSV/XLSX).")
     ] = [],  # noqa: B006
+    activity: Annotated[
+        list[Path], typer.Option("--activity", help="Service schemes: activity by quarter (CSV/XLSX).")
+    ] = [],  # noqa: B006
+    achievement: Annotated[
+        list[Path], typer.Option("--achievement", help="Service schemes: outcome achievement (CSV/XLSX).")
+    ] = [],  # noqa: B006
+    signups: SignupsOpt = [],  # noqa: B006
     schedule: Annotated[
         Path | None,
         typer.Option("--schedule", help="Write finance's payment schedule to this .csv or .xlsx."),
@@ -693,13 +700,30 @@ def statements(
     """Year-end statements (Word and PDF) for every practice, and a payment schedule for finance."""
     from .bulk import write_atomic
     from .render.pdf_statement import render_statement
-    from .yearend import SCHEDULE_HEADER, load_year_end, schedule_rows, statement_context
-    from .yearend import statements as reconcile_all
+    from .statements import SCHEDULE_HEADER, schedule_rows, statement_context
+    from .statements import statements as reconcile_all
+    from .yearend import load_year_end
 
-    inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
-    files = {"evidence": evidence, "paid": paid, "decisions": decisions}
-    year = load_year_end(inputs.scheme, inputs.data.practices, records=Records.open(db), **files)
-    items = reconcile_all(inputs.scheme, inputs.data.practices, year)
+    inputs: Inputs | ServiceInputs
+    if scheme_model(scheme) == "services":
+        inputs = load_service_inputs(scheme, practices, signups, commissioner=commissioner,
+                                     include_inactive=include_inactive)  # fmt: skip
+        chosen_signups: SignUps | None = inputs.signups
+    else:
+        given = [name for name, v in (("--signups", signups), ("--activity", activity),
+                                      ("--achievement", achievement)) if v]  # fmt: skip
+        if given:
+            raise AgreementgenError(
+                f"{', '.join(given)} apply to service schemes; {scheme} is a per-capita scheme", path=scheme
+            )
+        inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
+        chosen_signups = None
+    files = {"evidence": evidence, "paid": paid, "decisions": decisions, "activity": activity,
+             "achievement": achievement}  # fmt: skip
+    year = load_year_end(
+        inputs.scheme, inputs.data.practices, records=Records.open(db), signups=chosen_signups, **files
+    )
+    items = reconcile_all(inputs.scheme, inputs.data.practices, year, chosen_signups)
     chosen = parse_list(formats, FORMATS, "--format")
     out_dir.mkdir(parents=True, exist_ok=True)
     word = None
@@ -735,12 +759,12 @@ def statements(
     )
     if schedule:
         out.print(f"wrote {escape(str(schedule))}")
-    _print_problems(inputs.data)
+    _print_problems(inputs.data, chosen_signups)
     if year.problems:
         err.print(f"[bold red]{len(year.problems):,} problem(s) in the year-end inputs:[/]")
         for problem in year.problems:
             err.print(f"  {escape(str(problem))}")
-    if inputs.data.problems or year.problems:
+    if inputs.data.problems or year.problems or (chosen_signups and chosen_signups.problems):
         raise typer.Exit(1)
 
 

@@ -10,6 +10,7 @@ arises at all.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -336,3 +337,176 @@ def reconcile(
             reason = f"proportional payment of {decision.percentage.normalize():f}%: {decision.reason}"
         components.append(ComponentLine(comp.id, ent.by_component[comp.id], earned, adjustment, reason))
     return Reconciliation(list_size, tuple(lines), tuple(components))
+
+
+# --- year-end reconciliation (service schemes) ------------------------------------------------
+# Rules, from the spec's ``reconciliation`` (``services.ServiceReconciliation``), per service:
+# * nothing is earned without a signed SLA for the service's contract (``no_sign_up``);
+# * per activity: tariff × the units claimed over the year, limited to the practice cap;
+# * outcome: the QOF-style proportion of the maximum at the achievement reported; none reported,
+#   nothing earned (``missing_achievement``);
+# * per capita and block: the annual value;
+# * closed or merged (``closed_or_merged: pro_rata_quarters``): activity counts for the quarters
+#   begun on or before the date; an annual value is paid × quarters begun ÷ 4, rounded half up once;
+# * a proportional decision keeps a percentage of the service's earned value, as for components;
+# * balance = earned + adjustment − paid; paid but not earned is recovered (``non_delivery``).
+# A service the practice was paid for but never signed up to still gets a line, so the money is
+# accounted for (entitled and earned £0.00, the payment recovered).
+
+ANNUAL = 0  # the "quarter" of activity reported for the whole year rather than by quarter
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    id: str
+    model: str
+    entitled: Money  # the indicative value as signed up: planned activity, full achievement
+    earned: Money
+    paid: Money
+    adjustment: Money
+    signed: date | None  # the SLA relied on (None: not signed)
+    counts: tuple[tuple[int, int], ...] = ()  # (quarter, units) claimed; quarter ANNUAL for the year
+    counted: int | None = None  # the units paid for: within the closure quarters and the cap
+    unit_tariff: Decimal | None = None
+    achievement: Decimal | None = None  # a fraction 0–1
+    quarters: int = 4  # quarters of the year paid for (fewer after a closure)
+    planned: int = 0  # as signed up: planned activity, or eligible patients for a block payment
+    reason: str = ""  # why less than the full value was earned ("" when nothing to explain)
+    adjustment_reason: str = ""
+
+    @property
+    def balance(self) -> Money:
+        return self.earned - self.paid
+
+    @property
+    def net(self) -> Money:
+        return self.earned + self.adjustment
+
+
+@dataclass(frozen=True)
+class ServiceReconciliation:
+    list_size: int
+    lines: tuple[ServiceLine, ...]
+
+    @property
+    def entitled(self) -> Money:
+        return total(line.entitled for line in self.lines)
+
+    @property
+    def earned(self) -> Money:
+        return total(line.earned for line in self.lines)
+
+    @property
+    def paid(self) -> Money:
+        return total(line.paid for line in self.lines)
+
+    @property
+    def adjustment(self) -> Money:
+        return total(line.adjustment for line in self.lines)
+
+    @property
+    def balance(self) -> Money:
+        """Due to the practice (positive) or owed back by it (negative)."""
+        return self.earned + self.adjustment - self.paid
+
+
+@dataclass(frozen=True)
+class ServiceYear:
+    """What is known of one practice's year under a service scheme (the pure function's input)."""
+
+    list_size: int
+    signed_up: dict[str, int]  # service → planned figure (activity or eligible patients)
+    sla_signed: dict[str, date]  # contract → date the SLA was signed
+    activity: dict[str, dict[int, int]]  # service → quarter (1–4, or ANNUAL) → units claimed
+    achievement: dict[str, Decimal]  # outcome service → achievement, a fraction 0–1
+    paid: dict[str, Money]  # service → paid so far
+    decisions: dict[str, Decision]
+    closed_on: date | None = None
+
+
+def quarters_begun(spec: ServiceScheme, closed_on: date | None) -> int:
+    """Quarters of the year begun on or before a closure date (all four without one)."""
+    if closed_on is None:
+        return 4
+    return sum(1 for q in (1, 2, 3, 4) if spec.quarter(q)[0] <= closed_on)
+
+
+def reconcile_services(spec: ServiceScheme, year: ServiceYear) -> ServiceReconciliation:
+    """One practice's year under a service scheme, service by service (pure, exact)."""
+    rules = spec.reconciliation
+    open_quarters = quarters_begun(spec, year.closed_on)
+    included = set(year.signed_up) | set(year.paid) | set(year.activity) | set(year.achievement)
+    lines = []
+    for service in spec.services:
+        if service.id not in included:
+            continue
+        signed_up = service.id in year.signed_up and service.commissioned
+        signed = year.sla_signed.get(service.contract)
+        planned = year.signed_up.get(service.id, 0)
+        entitled = (
+            service_value(spec, service, list_size=year.list_size, planned=planned).value
+            if signed_up
+            else Money.of(0)
+        )
+        line = _earned_line(spec, service, year, planned, open_quarters)
+        reason = line.reason
+        if not signed_up:
+            reason = "the practice did not sign up to this service"
+        elif signed is None:
+            reason = f"no signed {spec.contract(service.contract).title}: no payment"
+        if reason != line.reason:
+            line = dataclasses.replace(line, earned=Money.of(0), reason=reason)
+        adjustment, why = Money.of(0), ""
+        decision = year.decisions.get(service.id)
+        if decision is not None and rules.proportional_payment == "discretionary":
+            adjustment = -Money.of(line.earned.amount * (1 - decision.percentage / 100))
+            why = f"proportional payment of {decision.percentage.normalize():f}%: {decision.reason}"
+        lines.append(
+            dataclasses.replace(
+                line,
+                entitled=entitled,
+                paid=year.paid.get(service.id, Money.of(0)),
+                adjustment=adjustment,
+                signed=signed,
+                adjustment_reason=why,
+            )
+        )
+    return ServiceReconciliation(year.list_size, tuple(lines))
+
+
+def _earned_line(
+    spec: ServiceScheme, service: Service, year: ServiceYear, planned: int, open_quarters: int
+) -> ServiceLine:
+    """The service's earned value by its payment model, before sign-up and decisions are applied."""
+    pay = service.payment
+    zero = Money.of(0)
+    base = ServiceLine(
+        service.id, pay.model, zero, zero, zero, zero, None, quarters=open_quarters, planned=planned
+    )
+    closed_note = (
+        f"the practice closed or merged on {year.closed_on.isoformat()}: {open_quarters} of 4 quarters"
+        if year.closed_on is not None and open_quarters < 4
+        else ""
+    )
+    if pay.model == "per_activity":
+        counts = tuple(sorted(year.activity.get(service.id, {}).items()))
+        within = sum(n for q, n in counts if q == ANNUAL or q <= open_quarters)
+        unit = tariff(pay, spec.funding.default_uplift)
+        counted = min(within, pay.cap_per_practice) if pay.cap_per_practice is not None else within
+        notes = [closed_note] if within < sum(n for _, n in counts) else []
+        if counted < within:
+            notes.append(f"{within - counted:,} units over the cap of {pay.cap_per_practice:,} are not paid")
+        if not counts:
+            notes.append("no activity claimed")
+        return dataclasses.replace(base, earned=activity_value(unit, counted), counts=counts, counted=counted,
+                                   unit_tariff=unit, reason="; ".join(notes))  # fmt: skip
+    achievement: Decimal | None = None
+    if pay.model == "outcome":
+        achievement = year.achievement.get(service.id)
+        if achievement is None:
+            return dataclasses.replace(base, reason="no achievement reported: no payment")
+        value = service_value(spec, service, list_size=year.list_size, achievement=achievement).value
+    else:
+        value = service_value(spec, service, list_size=year.list_size, planned=planned).value
+    earned = value if open_quarters == 4 else Money.of(value.amount * open_quarters / 4)
+    return dataclasses.replace(base, earned=earned, achievement=achievement, reason=closed_note)

@@ -139,7 +139,8 @@ class Reconciliation(_Strict):
     """How money is adjusted when a practice does not deliver (seed 001 section 3.3)."""
 
     missing_evidence: Literal["withhold"] = "withhold"
-    non_delivery: Literal["clawback", "none"] = "clawback"
+    # Paid but not earned is recovered; the only rule we calculate (seed 001: "non-payment or clawback").
+    non_delivery: Literal["clawback"] = "clawback"
     proportional_payment: Literal["discretionary", "none"] = "discretionary"
     adjustments_at: Literal["year_end", "in_year"] = "year_end"
     # Evidence after an instalment's due date: still earns it at year end (noted as late), or not.

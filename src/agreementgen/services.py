@@ -23,7 +23,7 @@ check. Figures the source documents do not give are marked ``illustrative``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -93,6 +93,24 @@ class Service(_Strict):
     illustrative: bool = False
 
 
+class ServiceReconciliation(_Strict):
+    """A service scheme's year-end rules, stated in its spec (the seeds give none for a LES, so the
+    commissioner's own rules are written down here and printed on the statement)."""
+
+    # No signed SLA for its contract (an accepted return, or ``sla_<contract>`` evidence): nothing earned.
+    no_sign_up: Literal["no_payment"] = "no_payment"
+    # An outcome service with no achievement reported earns nothing.
+    missing_achievement: Literal["no_payment"] = "no_payment"
+    # Closed or merged: activity counts for the quarters begun on or before that date; an annual
+    # value (per capita, block, outcome) is paid for those quarters, quarters begun ÷ 4.
+    closed_or_merged: Literal["pro_rata_quarters"] = "pro_rata_quarters"
+    # Paid but not earned is recovered (a negative balance).
+    non_delivery: Literal["clawback"] = "clawback"
+    # A decision keeps a percentage of a service's earned value, at the commissioner's discretion.
+    proportional_payment: Literal["discretionary", "none"] = "discretionary"
+    text: list[Text] = Field(default_factory=list)
+
+
 class ServicesFunding(_Strict):
     model: Literal["services"]
     default_uplift: Annotated[Decimal, Field(ge=-1, le=1)] = Decimal(0)
@@ -110,6 +128,7 @@ class ServiceScheme(SchemeIdentity):
     signatories: list[Signatory] = Field(min_length=1)
     terms: list[TermsSection] = Field(default_factory=list)
     budget: Budget | None = None
+    reconciliation: ServiceReconciliation = Field(default_factory=ServiceReconciliation)
 
     @property
     def list_size_date(self) -> date:
@@ -127,6 +146,16 @@ class ServiceScheme(SchemeIdentity):
 
     def contract(self, contract_id: str) -> Contract:
         return next(c for c in self.funding.contracts if c.id == contract_id)
+
+    def quarter(self, number: int) -> tuple[date, date]:
+        """First and last day of quarter 1–4 of the financial year (quarter 1 begins 1 April)."""
+        if number not in (1, 2, 3, 4):
+            raise ValueError(f"quarter {number} is not 1 to 4")
+        months = 3 * (number - 1)
+        start = date(self.year_start.year + (3 + months) // 12, (3 + months) % 12 + 1, 1)
+        months += 3
+        following = date(self.year_start.year + (3 + months) // 12, (3 + months) % 12 + 1, 1)
+        return start, following - timedelta(days=1)
 
 
 _NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -197,6 +226,7 @@ __all__ = [
     "Kpi",
     "Payment",
     "Service",
+    "ServiceReconciliation",
     "ServiceScheme",
     "ServicesFunding",
     "cross_check",

@@ -1,41 +1,50 @@
-"""Year-end inputs and statements: evidence, payments and decisions in; a statement per practice out.
+"""Year-end inputs: what the team keeps and what the records hold, checked and joined per practice.
 
-Owns reading what the team keeps (CSV/XLSX, a header row; every bad row reported with its
-file, row and column, all of them) and joining it with the records database, then running
-:func:`agreementgen.payments.reconcile` for every practice:
+Owns reading the year-end files (CSV/XLSX, a header row; every bad cell reported with its
+file, row and column, all of them), keeping them in the records database, and adding what is
+on record (accepted returns as sign-up evidence, accepted quarterly claims as activity):
 
 * **evidence** — ``practice_code, milestone, date``: a milestone id of the scheme (``sign_up``,
-  ``practice_visit``, ``action_plan``, ``mid_year_report``, ``year_end_report``) or ``closed`` /
-  ``merged``. An accepted Section 7 in the records database is the ``sign_up`` evidence (dated
-  as signed) without a row;
-* **payments** — ``practice_code, instalment, amount, date``: what finance has paid (several
-  rows for one instalment add up);
-* **decisions** — ``practice_code, component, percentage, reason``: a proportional payment.
-
-The payment schedule is one line per practice (amount to pay, or to recover) built from the
-same statements, with a check that its total equals the sum of their balances.
+  ``practice_visit``, ``action_plan``, ``mid_year_report``, ``year_end_report``; for a service
+  scheme ``sla_<contract>``) or ``closed`` / ``merged``. An accepted Section 7 (an accepted SLA)
+  in the records database is the ``sign_up`` (``sla_<contract>``) evidence, dated as signed;
+* **payments** — ``practice_code, instalment, amount, date`` (a service scheme: ``service``
+  in place of ``instalment``): what finance has paid; several rows for one key add up;
+* **decisions** — ``practice_code, component, percentage, reason`` (``service`` for a service
+  scheme): a proportional payment;
+* **activity** (service schemes) — ``practice_code, service, quarter, count``: units delivered,
+  for activity not claimed on our forms (or correcting a claim: a row replaces that quarter's
+  claim on record); ``quarter`` 1–4, Q1–Q4, or ``year``;
+* **achievement** (service schemes) — ``practice_code, service, achievement``: the percentage
+  reached on an outcome service.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
-from .context import commissioner_context, document_id, scheme_identity
-from .errors import AgreementgenError, PracticeDataError
-from .money import Money, total
-from .payments import Decision, Reconciliation, reconcile
-from .practices import ODS_PRACTICE_CODE, Practice, normalise_header, parse_date
+from .errors import PracticeDataError
+from .money import Money
+from .payments import (
+    ANNUAL,
+    Decision,
+)
+from .practices import ODS_PRACTICE_CODE, Practice, normalise_header, parse_count, parse_date
 from .records import Records
 from .scheme import Scheme
+from .services import ServiceScheme
+from .signups import SignUps
 from .tables import Row, read_table
 
 CLOSURE_EVENTS = ("closed", "merged")
+T = TypeVar("T")
 
 
 @dataclass
@@ -44,15 +53,44 @@ class YearEndInputs:
     closed: dict[str, tuple[str, date]] = field(default_factory=dict)
     paid: dict[str, dict[str, Money]] = field(default_factory=lambda: defaultdict(dict))
     decisions: dict[str, dict[str, Decision]] = field(default_factory=lambda: defaultdict(dict))
+    # service schemes: practice → service → quarter (1–4, or ANNUAL) → units; achievement as a fraction
+    activity: dict[str, dict[str, dict[int, int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(dict))
+    )
+    achievement: dict[str, dict[str, Decimal]] = field(default_factory=lambda: defaultdict(dict))
     problems: list[PracticeDataError] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)  # (what, "file sha256:…")
 
 
 @dataclass(frozen=True)
-class Statement:
-    practice: Practice
-    reconciliation: Reconciliation
-    closed: tuple[str, date] | None
+class Vocabulary:
+    """The ids each year-end file may name under one scheme, and the column that names them."""
+
+    milestones: frozenset[str]
+    paid_column: str  # instalment (per capita) or service
+    paid_keys: frozenset[str]
+    decision_column: str  # component (per capita) or service
+    decision_keys: frozenset[str]
+    activity_services: frozenset[str] = frozenset()
+    outcome_services: frozenset[str] = frozenset()
+    # kind of an accepted return on record → the milestone it evidences
+    signed_kinds: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, scheme: Scheme | ServiceScheme) -> Vocabulary:
+        milestones = {m.id for m in scheme.milestones}
+        if isinstance(scheme, Scheme):
+            return cls(frozenset(milestones), "instalment", frozenset(i.id for i in scheme.instalments),
+                       "component", frozenset(c.id for c in scheme.components),
+                       signed_kinds=(("section7", "sign_up"),))  # fmt: skip
+        slas = [f"sla_{c.id}" for c in scheme.funding.contracts]
+        services = frozenset(s.id for s in scheme.offered)
+        return cls(
+            frozenset(milestones | set(slas)), "service", services, "service", services,
+            activity_services=frozenset(s.id for s in scheme.offered if s.payment.model == "per_activity"),
+            outcome_services=frozenset(s.id for s in scheme.offered if s.payment.model == "outcome"),
+            signed_kinds=tuple((k, k) for k in slas),
+        )  # fmt: skip
 
 
 def _sha(path: Path) -> str:
@@ -84,21 +122,47 @@ def _rows(
         yield row, cells
 
 
+def _quarter(text: str) -> int:
+    """``1``–``4`` or ``Q1``–``Q4``; ``year`` (or blank) for activity reported for the whole year."""
+    value = text.strip().lower().removeprefix("q")
+    if value in ("", "year", "annual"):
+        return ANNUAL
+    if value in ("1", "2", "3", "4"):
+        return int(value)
+    raise ValueError(f"'{text}' is not a quarter (1 to 4, Q1 to Q4, or year)")
+
+
+def _percentage(text: str) -> Decimal:
+    try:
+        value = Decimal(text.rstrip("%").strip())
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not Decimal(0) <= value <= Decimal(100):
+        raise ValueError(f"'{text}' is not a percentage from 0 to 100")
+    return value
+
+
 def load_year_end(
-    scheme: Scheme,
+    scheme: Scheme | ServiceScheme,
     practices: list[Practice],
     *,
     evidence: Iterable[Path] = (),
     paid: Iterable[Path] = (),
     decisions: Iterable[Path] = (),
+    activity: Iterable[Path] = (),
+    achievement: Iterable[Path] = (),
+    signups: SignUps | None = None,
     records: Records | None = None,
 ) -> YearEndInputs:
-    """Read every input file (collecting every bad row) and the accepted sign-ups on record."""
+    """Read every input file (collecting every bad row) and the accepted returns on record.
+
+    ``activity`` and ``achievement`` apply to service schemes; ``signups`` (a service scheme's)
+    lets activity and achievement rows be checked against what each practice signed up to.
+    """
     inputs = YearEndInputs()
     known = {p.code for p in practices}
-    milestones = {m.id for m in scheme.milestones}
-    instalments = {i.id for i in scheme.instalments}
-    components = {c.id for c in scheme.components}
+    words = Vocabulary.of(scheme)
+    chosen = {(s.practice_code, s.service) for s in signups.rows} if signups is not None else None
 
     def practice(path: Path, row: Row, cells: dict[str, str]) -> str | None:
         code = cells["practice_code"].upper()
@@ -117,69 +181,61 @@ def load_year_end(
         spoilt.add(path)
 
     def one_of(
-        path: Path, row: Row, cells: dict[str, str], column: str, choices: set[str], what: str
+        path: Path, row: Row, cells: dict[str, str], column: str, choices: Collection[str], what: str
     ) -> str | None:
         """The cell's id, lower-cased, if it is one of ``choices``; else a problem and None."""
         value = cells[column].lower()
         if value in choices:
             return value
+        if not choices:
+            bad(path, row, column, f"{scheme.id} has no {what}")
+            return None
         bad(path, row, column, f"'{cells[column]}' is not {what}; known: {', '.join(sorted(choices))}")
         return None
+
+    def signed_up(path: Path, row: Row, code: str, service: str) -> bool:
+        if chosen is None or (code, service) in chosen:
+            return True
+        bad(path, row, "service", f"practice {code} is not signed up to {service}")
+        return False
+
+    def value(path: Path, row: Row, column: str, parse: Callable[[str], T], text: str) -> T | None:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            bad(path, row, column, str(exc))
+            return None
 
     loaded: dict[tuple[str, Path], list[dict[str, str]]] = defaultdict(list)
     spoilt: set[Path] = set()
 
-    def keep(path: Path, kind: str, code: str, key: str, value: str, reason: str, row: Row) -> None:
-        loaded[(kind, path)].append({"practice_code": code, "key": key, "value": value, "reason": reason,
+    def keep(path: Path, kind: str, code: str, key: str, text: str, reason: str, row: Row) -> None:
+        loaded[(kind, path)].append({"practice_code": code, "key": key, "value": text, "reason": reason,
                                      "row": str(row.number)})  # fmt: skip
 
+    # Every cell of a row is checked, so a row with two mistakes shows both.
     for path in map(Path, evidence):
         for row, cells in _rows(path, ("practice_code", "milestone", "date"), inputs, "evidence"):
             code = practice(path, row, cells)
-            if code is None:
-                continue
-            event = one_of(
-                path, row, cells, "milestone", milestones | set(CLOSURE_EVENTS), f"a milestone of {scheme.id}"
-            )
-            if event is None:
-                continue
-            try:
-                when = parse_date(cells["date"])
-            except ValueError as exc:
-                bad(path, row, "date", str(exc))
-                continue
-            keep(path, "evidence", code, event, when.isoformat(), "", row)
+            choices = words.milestones | set(CLOSURE_EVENTS)
+            event = one_of(path, row, cells, "milestone", choices, f"a milestone of {scheme.id}")
+            when = value(path, row, "date", parse_date, cells["date"])
+            if code and event and when:
+                keep(path, "evidence", code, event, when.isoformat(), "", row)
+    column = words.paid_column
     for path in map(Path, paid):
-        for row, cells in _rows(path, ("practice_code", "instalment", "amount"), inputs, "payments"):
+        for row, cells in _rows(path, ("practice_code", column, "amount"), inputs, "payments"):
             code = practice(path, row, cells)
-            if code is None:
-                continue
-            inst = one_of(path, row, cells, "instalment", instalments, "an instalment")
-            if inst is None:
-                continue
-            try:
-                amount = Money(Decimal(cells["amount"].replace("£", "").replace(",", "")))
-            except (InvalidOperation, ValueError):
-                bad(path, row, "amount", f"'{cells['amount']}' is not an amount in pounds and pence")
-                continue
-            keep(path, "paid", code, inst, str(amount.amount), "", row)
+            key = one_of(path, row, cells, column, words.paid_keys, _a(column))
+            amount = value(path, row, "amount", _amount, cells["amount"])
+            if code and key and amount is not None:
+                keep(path, "paid", code, key, str(amount.amount), "", row)
+    column = words.decision_column
     for path in map(Path, decisions):
-        for row, cells in _rows(
-            path, ("practice_code", "component", "percentage", "reason"), inputs, "decisions"
-        ):
+        for row, cells in _rows(path, ("practice_code", column, "percentage", "reason"), inputs, "decisions"):
             code = practice(path, row, cells)
-            if code is None:
-                continue
-            comp = one_of(path, row, cells, "component", components, "a component")
-            if comp is None:
-                continue
-            try:
-                pct = Decimal(cells["percentage"].rstrip("%").strip())
-            except InvalidOperation:
-                pct = Decimal(-1)
-            if not Decimal(0) <= pct <= Decimal(100):
-                bad(path, row, "percentage", f"'{cells['percentage']}' is not a percentage from 0 to 100")
-                continue
+            key = one_of(path, row, cells, column, words.decision_keys, _a(column))
+            pct = value(path, row, "percentage", _percentage, cells["percentage"])
             if not cells["reason"]:
                 bad(
                     path,
@@ -187,10 +243,34 @@ def load_year_end(
                     "reason",
                     "a proportional payment needs its reason (it is printed on the statement)",
                 )
-                continue
-            keep(path, "decision", code, comp, str(pct), cells["reason"], row)
+            elif code and key and pct is not None:
+                keep(path, "decision", code, key, str(pct), cells["reason"], row)
+    for path in map(Path, activity):
+        for row, cells in _rows(path, ("practice_code", "service", "quarter", "count"), inputs, "activity"):
+            code = practice(path, row, cells)
+            service = one_of(path, row, cells, "service", words.activity_services, "a per-activity service")
+            quarter = value(path, row, "quarter", _quarter, cells["quarter"])
+            count = value(path, row, "count", _count, cells["count"])
+            if (
+                code
+                and service
+                and signed_up(path, row, code, service)
+                and quarter is not None
+                and count is not None
+            ):
+                keep(path, "activity", code, f"{service}/{quarter}", str(count), "", row)
+    for path in map(Path, achievement):
+        for row, cells in _rows(path, ("practice_code", "service", "achievement"), inputs, "achievement"):
+            code = practice(path, row, cells)
+            service = one_of(path, row, cells, "service", words.outcome_services, "an outcome service")
+            pct = value(path, row, "achievement", _percentage, cells["achievement"])
+            if code and service and signed_up(path, row, code, service) and pct is not None:
+                keep(path, "achievement", code, service, str(pct), "", row)
     rows: list[dict[str, str]] = []
     if records is not None:
+        for claim in records.activity_for(scheme.id):
+            if claim["practice_code"] in known:
+                inputs.activity[claim["practice_code"]][claim["service"]][claim["quarter"]] = claim["count"]
         # A file is the team's record of its kind: loading it again replaces what it said before.
         # A file with any bad row changes nothing on record (its problems are listed instead).
         for (kind, path), kept in loaded.items():
@@ -202,13 +282,33 @@ def load_year_end(
     for r in rows:
         _apply(inputs, r)
     if records is not None:
+        signed_kinds = dict(words.signed_kinds)
         for signup in records.signups_for(scheme.id).values():
-            if signup["kind"] == "section7" and signup["practice_code"] in known and signup["signed_date"]:
+            milestone = signed_kinds.get(signup["kind"])
+            if milestone and signup["practice_code"] in known and signup["signed_date"]:
                 inputs.evidence[signup["practice_code"]].setdefault(
-                    "sign_up", date.fromisoformat(signup["signed_date"])
+                    milestone, date.fromisoformat(signup["signed_date"])
                 )
-        inputs.sources.append(("records database", f"{len(rows):,} year-end rows and the accepted sign-ups"))
+        inputs.sources.append(("records database", f"{len(rows):,} year-end rows and the accepted returns"))
     return inputs
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def _amount(text: str) -> Money:
+    try:
+        return Money(Decimal(text.replace("£", "").replace(",", "")))
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"'{text}' is not an amount in pounds and pence") from None
+
+
+def _count(text: str) -> int:
+    try:
+        return parse_count(text)
+    except ValueError as exc:
+        raise ValueError(f"count {exc}") from None
 
 
 def _apply(inputs: YearEndInputs, row: dict[str, str]) -> None:
@@ -222,134 +322,10 @@ def _apply(inputs: YearEndInputs, row: dict[str, str]) -> None:
             inputs.evidence[code][key] = when
     elif row["kind"] == "paid":
         inputs.paid[code][key] = inputs.paid[code].get(key, Money.of(0)) + Money(Decimal(value))
-    else:
+    elif row["kind"] == "decision":
         inputs.decisions[code][key] = Decision(Decimal(value), row["reason"])
-
-
-def statements(scheme: Scheme, practices: list[Practice], inputs: YearEndInputs) -> list[Statement]:
-    """A reconciled statement for every practice with a list size."""
-    out = []
-    for p in practices:
-        if p.list_size is None:
-            continue
-        closed = inputs.closed.get(p.code)
-        r = reconcile(
-            scheme,
-            p.list_size,
-            dict(inputs.evidence.get(p.code, {})),
-            dict(inputs.paid.get(p.code, {})),
-            dict(inputs.decisions.get(p.code, {})),
-            closed_on=closed[1] if closed else None,
-        )
-        out.append(Statement(p, r, closed))
-    return out
-
-
-SCHEDULE_HEADER = (
-    "practice_code",
-    "practice_name",
-    "entitled",
-    "earned",
-    "adjustment",
-    "paid",
-    "to_pay",
-    "to_recover",
-)
-
-
-def schedule_rows(items: list[Statement]) -> tuple[list[list[object]], Money]:
-    """Finance's schedule: a line per practice and a TOTAL line; checked against the statements."""
-    rows: list[list[object]] = []
-    for s in items:
-        r = s.reconciliation
-        due = r.balance.amount
-        amounts = (r.entitled, r.earned, r.adjustment, r.paid)
-        rows.append(
-            [s.practice.code, s.practice.name, *(m.amount for m in amounts), max(due, 0), max(-due, 0)]
-        )
-    net = total(s.reconciliation.balance for s in items)
-    to_pay = sum((Decimal(str(row[6])) for row in rows), Decimal(0))
-    to_recover = sum((Decimal(str(row[7])) for row in rows), Decimal(0))
-    if to_pay - to_recover != net.amount:  # the schedule must equal the statements, to the penny
-        raise AgreementgenError(
-            f"the schedule ({to_pay - to_recover}) differs from the statements ({net.amount})"
-        )
-    totals = [
-        total(getattr(s.reconciliation, k) for s in items).amount
-        for k in ("entitled", "earned", "adjustment", "paid")
-    ]
-    rows.append(["TOTAL", f"{len(items)} practices", *totals, to_pay, to_recover])
-    return rows, net
-
-
-def statement_context(
-    scheme: Scheme, statement: Statement, sources: list[tuple[str, str]]
-) -> dict[str, object]:
-    """What a statement shows, as finished text (the renderer never computes)."""
-    r, practice = statement.reconciliation, statement.practice
-    milestones = {m.id: m.title for m in scheme.milestones}
-    titles = {i.id: i.title for i in scheme.instalments}
-    components = {c.id: c.title for c in scheme.components}
-    balance = r.balance
-    if balance.amount > 0:
-        outcome = f"{balance} is due to the practice"
-    elif balance.amount < 0:
-        outcome = f"{-balance} is to be repaid by the practice (clawback)"
+    elif row["kind"] == "activity":  # the team's figure replaces a claim on record for that quarter
+        service, quarter = key.split("/")
+        inputs.activity[code][service][int(quarter)] = int(value)
     else:
-        outcome = "nothing is due either way"
-    disputes = [
-        p for t in scheme.terms if "dispute" in t.id or "dispute" in t.title.lower() for p in t.paragraphs
-    ]
-    closed = statement.closed
-    return {
-        "document": {
-            "id": document_id(scheme, practice.code, "statement"),
-            "title": "Year-end statement",
-            "kind": "statement",
-            "reference": f"{scheme.id} v{scheme.version} · {practice.code} · statement",
-            "terms_digest": "",
-        },
-        "scheme": scheme_identity(scheme),
-        "commissioner": commissioner_context(scheme),
-        "practice": {"code": practice.code, "name": practice.name, "list_size_text": f"{r.list_size:,}"},
-        "instalments": [
-            {
-                "title": titles[i.id],
-                "evidence": "; ".join(
-                    f"{milestones.get(m, m)} {when.strftime('%d/%m/%Y') if when else 'missing'}"
-                    + (" (late)" if m in i.late else "")
-                    for m, when in i.evidence
-                ),
-                "entitled": str(i.entitled),
-                "earned": str(i.earned),
-                "paid": str(i.paid),
-                "balance": str(i.balance),
-                "reason": i.reason,
-            }
-            for i in r.instalments
-        ],
-        "components": [
-            {
-                "title": components[c.id],
-                "entitled": str(c.entitled),
-                "earned": str(c.earned),
-                "adjustment": str(c.adjustment),
-                "net": str(c.net),
-                "reason": c.reason,
-            }
-            for c in r.components
-        ],
-        "totals": {
-            "entitled": str(r.entitled),
-            "earned": str(r.earned),
-            "paid": str(r.paid),
-            "adjustment": str(r.adjustment),
-            "balance": str(balance),
-            "instalment_balance": str(r.earned - r.paid),
-        },
-        "outcome": outcome,
-        "closed": f"The practice {closed[0]} on {closed[1].strftime('%d/%m/%Y')}." if closed else "",
-        "disputes": disputes,
-        "audit": f"{scheme.id} version {scheme.version}; "
-        + "; ".join(f"{what}: {src}" for what, src in sources),
-    }
+        inputs.achievement[code][key] = Decimal(value) / 100

@@ -1,7 +1,8 @@
 """A practice's year-end statement as a PDF: what it was entitled to, earned, was paid, and the balance.
 
-Two tables (by instalment, with the evidence dates relied on; by component, with any
-proportional adjustment), the balance due or owed back, the reasons for every adjustment,
+Two tables (by instalment with the evidence dates relied on, or by service with the activity,
+achievement or list size it was paid on; then by component or service, with any proportional
+adjustment), the balance due or owed back, the reasons for every adjustment,
 how to dispute it (the scheme's own terms) and an audit line naming the scheme version and
 the data files with their hashes.
 """
@@ -17,8 +18,7 @@ from .pdf import COLOURS, CONTENT_WIDTH, STYLES, build_pdf, document_info, grid_
 
 __all__ = ["render_statement"]
 
-_INSTALMENTS = (CONTENT_WIDTH - 300.0, 75.0, 75.0, 75.0, 75.0)
-_COMPONENTS = (CONTENT_WIDTH - 300.0, 75.0, 75.0, 75.0, 75.0)
+_COLUMNS = (CONTENT_WIDTH - 300.0, 75.0, 75.0, 75.0, 75.0)
 
 
 def render_statement(context: dict[str, Any]) -> bytes:
@@ -38,26 +38,27 @@ def render_statement(context: dict[str, Any]) -> bytes:
     ]
     if context["closed"]:
         story.append(para(context["closed"]))
-    head = [
-        para(h, s.cell_head) for h in ("Instalment and evidence", "Entitled", "Earned", "Paid", "Balance")
-    ]
+    labels = context["labels"]
+    head = [para(h, s.cell_head) for h in (labels["line_column"], "Entitled", "Earned", "Paid", "Balance")]
     rows: list[list[Any]] = [head]
-    for i in context["instalments"]:
-        first = [para(i["title"], s.cell_bold), para(i["evidence"], s.cell_small)]
+    for i in context["lines"]:
+        first = [para(i["title"], s.cell_bold), para(i["detail"], s.cell_small)]
         if i["reason"]:
-            first.append(para(f"Not earned: {i['reason']}", s.cell_small))
+            first.append(para(i["reason"], s.cell_small))
         rows.append([first, *(para(i[k], s.cell_right) for k in ("entitled", "earned", "paid", "balance"))])
-    keys = ("entitled", "earned", "paid", "instalment_balance")
+    keys = ("entitled", "earned", "paid", "line_balance")
     rows.append([para("Total", s.cell_bold), *(para(totals[k], s.cell_bold_right) for k in keys)])
-    story += [para("1  Instalments", s.h2), grid_table(rows, _INSTALMENTS, total=True)]
-    head = [para(h, s.cell_head) for h in ("Component", "Entitled", "Earned", "Adjustment", "Net")]
+    story += [para(f"1  {labels['lines']}", s.h2), grid_table(rows, _COLUMNS, total=True)]
+    head = [
+        para(h, s.cell_head) for h in (labels["adjustment_column"], "Entitled", "Earned", "Adjustment", "Net")
+    ]
     rows = [head]
-    for c in context["components"]:
+    for c in context["adjustments"]:
         first = [para(c["title"], s.cell_bold)]
         if c["reason"]:
             first.append(para(c["reason"], s.cell_small))
         rows.append([first, *(para(c[k], s.cell_right) for k in ("entitled", "earned", "adjustment", "net"))])
-    story += [para("2  Components and adjustments", s.h2), grid_table(rows, _COMPONENTS)]
+    story += [para(f"2  {labels['adjustments']}", s.h2), grid_table(rows, _COLUMNS)]
     story += [
         para("3  Balance", s.h2),
         para(
@@ -65,6 +66,7 @@ def render_statement(context: dict[str, Any]) -> bytes:
             f"<b>{totals['balance']}</b>: {_x(context['outcome'])}.",
             markup=True,
         ),
+        *(para(text, s.note) for text in context["rules"]),
         para("4  Disputes", s.h2),
     ]
     story += [para(p) for p in context["disputes"]] or [para("Contact the commissioner.")]
