@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from agreementgen.cli import app
 from agreementgen.money import Money
 from agreementgen.render.pdf_statement import render_statement
-from agreementgen.validation import load_inputs
 from agreementgen.statements import schedule_rows, statement_context, statements
+from agreementgen.validation import load_inputs
 from agreementgen.yearend import load_year_end
 from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF
 
