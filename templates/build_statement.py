@@ -93,7 +93,7 @@ def body(document: docx.document.Document) -> None:
     tag(document, "{%p for text in rules %}")
     para(document, "{{ text }}", style="Small")
     tag(document, "{%p endfor %}")
-    para(document, "4. Disputes", style="Heading 1")
+    para(document, "4. Questions and disputes", style="Heading 1")
     tag(document, "{%p for text in disputes %}")
     para(document, "{{ text }}")
     tag(document, "{%p endfor %}")

@@ -170,7 +170,8 @@ def statement_context(
         },
         "outcome": outcome,
         "closed": f"The practice {closed[0]} on {closed[1].strftime('%d/%m/%Y')}." if closed else "",
-        "rules": list(scheme.reconciliation.text),
+        "rules": list(scheme.reconciliation.text)
+        + (service_rules(scheme) if isinstance(scheme, ServiceScheme) else []),
         "disputes": disputes,
         "audit": f"{scheme.id} version {scheme.version}; "
         + "; ".join(f"{what}: {src}" for what, src in sources),
@@ -261,10 +262,12 @@ def _basis(spec: ServiceScheme, line: ServiceLine, list_size: int) -> str:
         claimed = sum(n for _, n in line.counts)
         by_quarter = ", ".join(("year" if q == ANNUAL else f"Q{q}") + f" {n:,}" for q, n in line.counts)
         unit = pay.unit or "unit"
-        text = f"{claimed:,} {unit}(s) claimed" + (f" ({by_quarter})" if by_quarter else "")
+        text = f"{_units(claimed, unit) if claimed else 'no ' + unit + 's'} claimed"
+        text += f" ({by_quarter})" if by_quarter else ""
         if line.counted is not None and line.counted != claimed:
             text += f", {line.counted:,} paid"
-        text += f" × £{line.unit_tariff:,.2f} per {unit}"
+        price = f"£{line.unit_tariff:,.2f} per {unit}"
+        text += f" × {price}" if claimed else f" ({price})"
     elif line.model == "outcome":
         low, high = pay.lower_threshold or Decimal(0), pay.upper_threshold or Decimal(1)
         reached = "not reported" if line.achievement is None else _pct(line.achievement)
@@ -283,6 +286,35 @@ def _basis(spec: ServiceScheme, line: ServiceLine, list_size: int) -> str:
     if line.quarters < 4 and line.model != "per_activity":
         text += f"; {line.quarters} of 4 quarters"
     return f"{text}; {sla}"
+
+
+def service_rules(spec: ServiceScheme) -> list[str]:
+    """The year-end rules in force, in plain words, for the statement (generated from the spec's
+    ``reconciliation`` and its payment models, so they always say what was calculated)."""
+    rules = spec.reconciliation
+    models = {s.payment.model for s in spec.offered}
+    text = ["Nothing is paid for a service without a signed Service Level Agreement for its contract."]
+    if "per_activity" in models:
+        text.append(
+            "Activity is paid at the tariff for the units claimed in the year, up to any cap per practice."
+        )
+    if "outcome" in models:
+        text.append(
+            "An outcome service is paid in proportion to the achievement reported between its thresholds; "
+            "with no achievement reported, nothing is paid."
+        )
+    text.append(
+        "If a practice closes or merges, activity is paid for the quarters begun on or before that date, "
+        "and an annual payment for those quarters (quarters begun ÷ 4)."
+    )
+    if rules.proportional_payment == "discretionary":
+        text.append("The commissioner may pay a proportion of a service's value; the reason is stated above.")
+    text.append("Anything paid but not earned is to be repaid.")
+    return text
+
+
+def _units(count: int, unit: str) -> str:
+    return f"{count:,} {unit}{'' if count == 1 else 's'}"
 
 
 def _day(when: date) -> str:

@@ -278,7 +278,9 @@ def load_year_end(
                 records.replace_year_end_rows(scheme.id, kind, str(path), kept)
         rows = records.year_end_rows(scheme.id)
     else:
-        rows = [{**r, "kind": kind} for (kind, _), kept in loaded.items() for r in kept]
+        rows = [
+            {**r, "kind": kind} for (kind, path), kept in loaded.items() if path not in spoilt for r in kept
+        ]
     for r in rows:
         _apply(inputs, r)
     if records is not None:

@@ -67,9 +67,9 @@ def render_statement(context: dict[str, Any]) -> bytes:
             markup=True,
         ),
         *(para(text, s.note) for text in context["rules"]),
-        para("4  Disputes", s.h2),
+        para("4  Questions and disputes", s.h2),
     ]
-    story += [para(p) for p in context["disputes"]] or [para("Contact the commissioner.")]
+    story += [para(p) for p in context["disputes"]]
     where = context["commissioner"]["return_email"] or context["commissioner"]["name"]
     story.append(para(f"Questions about this statement: {where}."))
     story.append(para(f"Audit: {context['audit']}", s.note))
