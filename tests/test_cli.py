@@ -152,6 +152,13 @@ def test_demo_writes_the_cp_entitlements(tmp_path: Path):
     assert "check: the schedule's net total equals the sum of the 85 statement balances" in result.output
     schedule = (tmp_path / "output/demo/payment-schedule.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(schedule) == 87 and schedule[-1].startswith("TOTAL,85 practices,2007870.00")
+    # ... and the LES: SLAs and claim forms signed and ingested, statements from the claims
+    assert "ingested 378 signed SLAs and claim forms: 378 accepted, 0 flagged, 0 rejected" in result.output
+    assert "76 statements in output/demo/les/statements" in result.output
+    les = (tmp_path / "output/demo/les/payment-schedule.csv").read_text(encoding="utf-8-sig").splitlines()
+    lensfield = next(line for line in les if line.startswith("D81001,"))
+    assert lensfield.endswith(",0.00,0.00,21239.94,0,21239.94")  # never signed its SLA: all recovered
+    assert les[-1].startswith("TOTAL,76 practices,") and les[-1].endswith(",191079.91,21239.94")
 
 
 def test_generate_renders_the_packs_and_says_where_the_register_is(tmp_path: Path):

@@ -30,7 +30,13 @@ from .errors import AgreementgenError, ProblemsFound, TemplateError
 from .practices import PracticeData
 from .records import DEFAULT_URL, URL_ENV, Records, default_url
 from .render.docx import CompiledDocx, check_template
-from .resources import bundled, sample_practice_files, sample_scheme
+from .resources import (
+    bundled,
+    sample_practice_files,
+    sample_scheme,
+    sample_service_scheme,
+    sample_signups,
+)
 from .signups import SignUps
 from .tables import write_csv, write_table
 from .validation import (
@@ -380,6 +386,44 @@ def _demo_year_end(inputs: Inputs, out_dir: Path, db_url: str, records: Records)
         commissioner="06H", db=db_url, evidence=[files["evidence"]], paid=[files["paid"]],
         decisions=[files["decisions"]], schedule=out_dir / "payment-schedule.csv", include_inactive=False,
         formats="docx,pdf", templates=None,
+    )  # fmt: skip
+    _demo_services(out_dir / "les", db_url)
+
+
+def _demo_services(out_dir: Path, db_url: str) -> None:
+    """The C&P LES: SLAs and claim forms, a simulated year of returns, then statements from the claims."""
+    from datetime import date
+
+    from .ingest import ingest as run_ingest
+    from .simulate import simulate_service_round, simulate_service_year_end
+
+    scheme, signups = sample_service_scheme(), sample_signups()
+    out.rule("C&P Local Enhanced Services 2017/18: SLAs, claims, statements")
+    inputs = load_service_inputs(scheme, sample_practice_files(), [signups], commissioner="06H")
+    chosen = {s.practice_code for s in inputs.signups.rows}
+    out.print(f"{len(inputs.signups.rows)} sign-ups from {len(chosen)} practices in {escape(str(signups))}")
+    report = _generate(inputs, out_dir / "packs", "sla,claim", "docx,pdf", None, db_url, None, True)
+    if inputs.problems or report.failures:
+        raise typer.Exit(1)
+    sent = simulate_service_round(
+        inputs.scheme, out_dir / "packs", inputs.signups, out_dir / "returns", date.today()
+    )
+    ingested = run_ingest([out_dir / "returns"], Records.open(db_url))
+    counts = ingested.counts
+    out.print(
+        f"ingested {len(ingested.files)} signed SLAs and claim forms: {counts['accepted']} accepted, "
+        f"{counts['flagged']} flagged, {counts['rejected']} rejected"
+    )
+    files = simulate_service_year_end(inputs.scheme, sent, out_dir / "year-end")
+    out.print(
+        f"finance paid the Q1–Q3 claims; {sent.unsigned} never signed its SLA; {sent.over_cap} claimed wound "
+        f"care over the cap; {sent.no_q4_form}'s Q4 is in the team's activity file"
+    )
+    statements(
+        scheme=scheme, practices=sample_practice_files(), out_dir=out_dir / "statements", commissioner="06H",
+        db=db_url, evidence=[], paid=[files["paid"]], decisions=[files["decisions"]],
+        activity=[files["activity"]], achievement=[], signups=[signups],
+        schedule=out_dir / "payment-schedule.csv", include_inactive=False, formats="docx,pdf", templates=None,
     )  # fmt: skip
 
 

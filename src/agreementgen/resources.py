@@ -28,3 +28,12 @@ def sample_scheme() -> Path:
 def sample_practice_files() -> list[Path]:
     folder = bundled("samples") / "cpccg"
     return [folder / "epraccur_2023-02_06H.csv", folder / "gp-reg-pat-prac-all_2021-01_06H.csv"]
+
+
+def sample_service_scheme() -> Path:
+    return bundled("schemes") / "cpccg-les-2017-18.yaml"
+
+
+def sample_signups() -> Path:
+    """Which C&P sample practices signed up to which LES (illustrative, made for the demo)."""
+    return bundled("samples") / "cpccg" / "les-signups-2017-18.csv"

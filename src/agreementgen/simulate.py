@@ -4,8 +4,10 @@ Owns filling issued forms the way a practice would — the PDF's form fields wit
 (a different library from the one that wrote them), the DOCX's content controls by
 editing their XML — and the demo's mix: most practices sign and return the PDF, a few
 return the Word version, one changes its list size (tampered), one forgets the date,
-one sends a photo renamed ``.pdf``, and the rest do not reply (to be chased).
-The tests fill forms with independent fillers (pdftk, PyPDFForm, LibreOffice) instead.
+one sends a photo renamed ``.pdf``, and the rest do not reply (to be chased). Then the year-end
+files a team keeps, and the same for a service scheme: signed SLAs, quarterly claims, finance's
+payments, a decision and an activity file. The tests fill forms with independent fillers
+(pdftk, PyPDFForm, LibreOffice) instead.
 """
 
 from __future__ import annotations
@@ -15,15 +17,20 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from lxml import etree
 
+from .claims import COUNT_PREFIX
 from .context import long_date
-from .payments import entitlement
+from .money import Money
+from .payments import entitlement, tariff
 from .practices import Practice
 from .render.docx import W
 from .scheme import Scheme
+from .services import ServiceScheme
+from .signups import SignUps
 from .tables import write_csv
 
 SIGNATORIES = (
@@ -179,4 +186,92 @@ def simulate_year_end(
     write_csv(files["evidence"], ["practice_code", "milestone", "date"], evidence)
     write_csv(files["paid"], ["practice_code", "instalment", "amount", "date"], paid)
     write_csv(files["decisions"], ["practice_code", "component", "percentage", "reason"], decisions)
+    return files
+
+
+# --- a service scheme's year (the C&P LES) ----------------------------------------------------
+QUARTER_SHARE = (Decimal("0.23"), Decimal("0.26"), Decimal("0.24"), Decimal("0.27"))
+OVER_CAP = 450  # wound-care episodes a quarter for the practice that goes over the annual cap
+
+
+@dataclass
+class ServiceRound:
+    """What the simulated practices sent in, and what they claimed (practice → service → quarter → units)."""
+
+    made: list[Simulated]
+    claimed: dict[str, dict[str, dict[int, int]]]
+    unsigned: str  # the practice that never returned its SLA
+    over_cap: str | None  # the practice whose wound care goes over the cap
+    no_q4_form: str  # the practice whose Q4 figures come from the team's activity file
+
+
+def simulate_service_round(
+    spec: ServiceScheme, packs: Path, signups: SignUps, out_dir: Path, signed_on: date
+) -> ServiceRound:
+    """Signed SLAs and four quarterly claims per practice, filled with pypdf, into ``out_dir``.
+
+    Every practice signs its SLA and claims about its planned activity each quarter, except:
+    the first never returns its SLA (it claims all the same); the first with wound care claims
+    450 episodes a quarter, over the annual cap of 1,500; the third sends no Q4 claim form —
+    the team has its Q4 figures from a data extract instead.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    codes = sorted({s.practice_code for s in signups.rows})
+    claimable = {
+        s.id for s in spec.offered if s.payment.model == "per_activity" and s.payment.claim == "quarterly"
+    }
+    over_cap = next((c for c in codes[1:] if "wound_care" in signups.for_practice(c)), None)
+    unsigned, no_q4_form = codes[0], codes[2]
+    made: list[Simulated] = []
+    claimed: dict[str, dict[str, dict[int, int]]] = {}
+    for index, code in enumerate(codes):
+        name, designation = SIGNATORIES[index % len(SIGNATORIES)]
+        signer = {"practice_signatory_name": name, "practice_signatory_designation": designation,
+                  "practice_signature_date": long_date(signed_on)}  # fmt: skip
+        for contract in spec.funding.contracts:
+            sla = packs / code / f"sla_{contract.id}.pdf"
+            if sla.is_file() and code != unsigned:
+                path = out_dir / f"{code}-sla_{contract.id}.pdf"
+                path.write_bytes(fill_pdf(sla.read_bytes(), {**signer, "practice_signature": name}))
+                made.append(Simulated(path, "accepted"))
+        plan = {s: n for s, n in signups.for_practice(code).items() if s in claimable}
+        claimed[code] = {s: {} for s in plan}
+        for quarter, share in enumerate(QUARTER_SHARE, start=1):
+            counts = {s: int(n * share + Decimal("0.5")) for s, n in plan.items()}
+            if code == over_cap:
+                counts["wound_care"] = OVER_CAP
+            for service, count in counts.items():
+                claimed[code][service][quarter] = count
+            if not counts or (code == no_q4_form and quarter == 4):
+                continue
+            path = out_dir / f"{code}-claim_q{quarter}.pdf"
+            values = {**signer, **{f"{COUNT_PREFIX}{s}": f"{n:,}" for s, n in counts.items()}}
+            path.write_bytes(fill_pdf((packs / code / f"claim_q{quarter}.pdf").read_bytes(), values))
+            made.append(Simulated(path, "accepted"))
+    return ServiceRound(made, claimed, unsigned, over_cap, no_q4_form)
+
+
+def simulate_service_year_end(spec: ServiceScheme, sent: ServiceRound, out_dir: Path) -> dict[str, Path]:
+    """Finance's payments (Q1–Q3 claims, paid at the tariff as they came in — the unsigned
+    practice's too), a proportional decision, and the team's activity file with the Q4 figures
+    of the practice that sent no Q4 form. Returns {kind: path}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tariffs = {s.id: tariff(s.payment, spec.funding.default_uplift) for s in spec.offered
+               if s.payment.model == "per_activity"}  # fmt: skip
+    paid = []
+    for code, services in sent.claimed.items():
+        for service, by_quarter in services.items():
+            units = sum(n for q, n in by_quarter.items() if q <= 3)
+            if units:
+                paid.append([code, service, Money.of(tariffs[service] * units).amount, "2018-01-31"])
+    decided = next(
+        (c for c, s in sent.claimed.items() if "anticoagulation" in s and c != sent.unsigned), None
+    )
+    decisions = [[decided, "anticoagulation", "80", "INR quality audit not completed"]] if decided else []
+    q4 = sent.claimed[sent.no_q4_form]
+    activity = [[sent.no_q4_form, service, "Q4", by_quarter[4]] for service, by_quarter in q4.items()]
+    files = {k: out_dir / f"{k}.csv" for k in ("paid", "decisions", "activity")}
+    write_csv(files["paid"], ["practice_code", "service", "amount", "date"], paid)
+    write_csv(files["decisions"], ["practice_code", "service", "percentage", "reason"], decisions)
+    write_csv(files["activity"], ["practice_code", "service", "quarter", "count"], activity)
     return files

@@ -267,8 +267,10 @@ def load_year_end(
             if code and service and signed_up(path, row, code, service) and pct is not None:
                 keep(path, "achievement", code, service, str(pct), "", row)
     rows: list[dict[str, str]] = []
+    claims = 0
     if records is not None:
         for claim in records.activity_for(scheme.id):
+            claims += 1
             if claim["practice_code"] in known:
                 inputs.activity[claim["practice_code"]][claim["service"]][claim["quarter"]] = claim["count"]
         # A file is the team's record of its kind: loading it again replaces what it said before.
@@ -291,7 +293,10 @@ def load_year_end(
                 inputs.evidence[signup["practice_code"]].setdefault(
                     milestone, date.fromisoformat(signup["signed_date"])
                 )
-        inputs.sources.append(("records database", f"{len(rows):,} year-end rows and the accepted returns"))
+        claimed = f", {claims:,} counts from accepted claim forms" if claims else ""
+        inputs.sources.append(
+            ("records database", f"{len(rows):,} year-end rows{claimed} and the accepted returns")
+        )
     return inputs
 
 
