@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agreementgen.errors import ProblemsFound
 from agreementgen.money import Money
 from agreementgen.payments import ANNUAL, Decision, ServiceYear, quarters_begun, reconcile_services
 from agreementgen.services import load_service_scheme
-from conftest import SCHEMES
+from conftest import SCHEMES, line_of
 
 LES = load_service_scheme(SCHEMES / "cpccg-les-2017-18.yaml")
 CAMDEN = load_service_scheme(SCHEMES / "camden-lcs-2019-20.yaml")
@@ -180,3 +182,23 @@ def test_a_service_balance_is_always_earned_plus_adjustments_minus_paid(
             assert line.id != "wound_care" or line.counted <= 1500
     if not signed:
         assert r.earned == Money.of(0)
+
+
+def test_with_proportional_payment_none_a_decision_changes_nothing():
+    spec = LES.model_copy(
+        update={"reconciliation": LES.reconciliation.model_copy(update={"proportional_payment": "none"})}
+    )
+    decisions = {"wound_care": Decision(Decimal("50"), "audit of dressings not returned")}
+    wound = lines(reconcile_services(spec, year(decisions=decisions)))["wound_care"]
+    assert (wound.adjustment, wound.adjustment_reason) == (Money("0.00"), "")
+
+
+def test_a_rule_the_spec_cannot_calculate_is_refused_with_its_line(tmp_path):
+    text = (SCHEMES / "cpccg-les-2017-18.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "les.yaml"
+    path.write_text(text.replace("closed_or_merged: pro_rata_quarters", "closed_or_merged: pay_in_full"))
+    with pytest.raises(ProblemsFound) as caught:
+        load_service_scheme(path)
+    assert f"{path}:{line_of(path, 'pay_in_full')}, at 'reconciliation.closed_or_merged': Input should be 'pro_rata_quarters'" in str(
+        caught.value
+    )

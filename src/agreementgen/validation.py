@@ -25,7 +25,7 @@ def load_checked_scheme(path: str | Path) -> Scheme:
         raise SchemeError(
             "this is a service scheme (funding.model: services); this command works on per-capita schemes "
             "such as schemes/cpccg-qef-2017-18.yaml (for a service scheme use validate, entitlements, "
-            "generate, status or ingest)",
+            "generate, status, ingest or statements)",
             path=path,
         )
     return load_scheme(path, checks=[worked_example_problems])
