@@ -199,6 +199,5 @@ def test_a_rule_the_spec_cannot_calculate_is_refused_with_its_line(tmp_path):
     path.write_text(text.replace("closed_or_merged: pro_rata_quarters", "closed_or_merged: pay_in_full"))
     with pytest.raises(ProblemsFound) as caught:
         load_service_scheme(path)
-    assert f"{path}:{line_of(path, 'pay_in_full')}, at 'reconciliation.closed_or_merged': Input should be 'pro_rata_quarters'" in str(
-        caught.value
-    )
+    where = f"{path}:{line_of(path, 'pay_in_full')}, at 'reconciliation.closed_or_merged'"
+    assert f"{where}: Input should be 'pro_rata_quarters'" in str(caught.value)
