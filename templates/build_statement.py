@@ -33,7 +33,7 @@ OUTPUT = Path(__file__).resolve().with_name("statement.docx")
 
 def body(document: docx.document.Document) -> None:
     para(document, "Year-end statement", style="Title")
-    para(document, "{{ scheme.title }} — financial year {{ scheme.financial_year }}", style="Subtitle")
+    para(document, "{{ subtitle }}", style="Subtitle")
     para(
         document,
         "{{ practice.name }} (ODS code {{ practice.code }}), list size {{ practice.list_size_text }}",

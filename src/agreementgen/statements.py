@@ -157,6 +157,10 @@ def statement_context(
             "terms_digest": "",
         },
         "scheme": scheme_identity(scheme),
+        # the year once: most titles carry it already ("… 2017/18")
+        "subtitle": scheme.title
+        if scheme.financial_year in scheme.title
+        else f"{scheme.title} — financial year {scheme.financial_year}",
         "commissioner": commissioner_context(scheme),
         "practice": {"code": practice.code, "name": practice.name, "list_size_text": f"{r.list_size:,}"},
         **tables,

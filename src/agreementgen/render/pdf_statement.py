@@ -29,7 +29,7 @@ def render_statement(context: dict[str, Any]) -> bytes:
         para(context["commissioner"]["name"], s.kicker),
         HRFlowable(width="100%", thickness=2, color=COLOURS["blue"], spaceBefore=3, spaceAfter=10),
         para("Year-end statement", s.title),
-        para(f"{scheme['title']} — financial year {scheme['financial_year']}", s.subtitle),
+        para(context["subtitle"], s.subtitle),
         para(
             f"<b>{_x(practice['name'])}</b> (ODS code {_x(practice['code'])}), list size "
             f"{practice['list_size_text']}",
