@@ -27,7 +27,7 @@ from .context import (
 from .money import Money, total
 from .payments import ServiceValue, service_value
 from .practices import Practice
-from .services import Service, ServiceScheme
+from .services import Payment, Service, ServiceScheme
 from .signups import SignUps
 
 SLA_PREFIX = "sla_"
@@ -41,6 +41,15 @@ MODEL_TEXT = {
 
 def sla_kind(contract_id: str) -> str:
     return f"{SLA_PREFIX}{contract_id}"
+
+
+def annual_basis(pay: Payment, list_size: int, planned: int) -> str:
+    """What a per-capita or block payment is worked out on, in the words of the SLA and the statement."""
+    if pay.model == "per_capita":
+        return f"{list_size:,} patients × {Money(pay.rate_per_patient or Decimal(0))}"
+    if pay.per == "eligible_patient":
+        return f"{planned:,} eligible patient(s) × {Money.of(pay.amount or 0)}"
+    return f"{Money.of(pay.amount or 0)} for the practice"
 
 
 def _percent(value: Decimal | None) -> str:
@@ -65,14 +74,10 @@ def _service_row(
     )
     if pay.model == "per_activity":
         basis = f"{value.planned:,} {pay.unit}(s) planned"
-    elif pay.model == "block" and pay.per == "eligible_patient":
-        basis = f"{value.planned:,} eligible patient(s) × {Money.of(pay.amount or 0)}"
-    elif pay.model == "block":
-        basis = f"{Money.of(pay.amount or 0)} for the practice"
-    elif pay.model == "per_capita":
-        basis = f"{list_size:,} patients × {Money(pay.rate_per_patient or Decimal(0))}"
-    else:
+    elif pay.model == "outcome":
         basis = f"up to {maximum}, at full achievement"
+    else:
+        basis = annual_basis(pay, list_size, value.planned or 0)
     return {
         "id": service.id,
         "title": service.title,

@@ -30,6 +30,7 @@ from .practices import Practice
 from .scheme import Scheme
 from .services import ServiceScheme
 from .signups import SignUps
+from .sla import annual_basis
 from .yearend import YearEndInputs
 
 
@@ -281,12 +282,8 @@ def _basis(spec: ServiceScheme, line: ServiceLine, list_size: int) -> str:
             else f"£{pay.max_per_patient:,.2f} per patient × {list_size:,}"
         )
         text = f"achievement {reached}; paid in proportion between {_pct(low)} and {_pct(high)} of {maximum}"
-    elif line.model == "per_capita":
-        text = f"£{pay.rate_per_patient:,.2f} per patient × {list_size:,}"
-    elif pay.per == "practice":
-        text = f"£{pay.amount:,.2f} for the practice"
     else:
-        text = f"£{pay.amount:,.2f} per eligible patient × {line.planned:,}"
+        text = annual_basis(pay, list_size, line.planned)
     if line.quarters < 4 and line.model != "per_activity":
         text += f"; {line.quarters} of 4 quarters"
     return f"{text}; {sla}"
