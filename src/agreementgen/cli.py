@@ -753,6 +753,10 @@ def statements(
         inputs = load_service_inputs(scheme, practices, signups, commissioner=commissioner,
                                      include_inactive=include_inactive)  # fmt: skip
         chosen_signups: SignUps | None = inputs.signups
+        if not signups:
+            out.print(
+                "[yellow]note:[/] no --signups: practices are signed up to the universal offer only"
+            )
     else:
         given = [name for name, v in (("--signups", signups), ("--activity", activity),
                                       ("--achievement", achievement)) if v]  # fmt: skip

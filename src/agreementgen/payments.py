@@ -449,13 +449,14 @@ def reconcile_services(spec: ServiceScheme, year: ServiceYear) -> ServiceReconci
             else Money.of(0)
         )
         line = _earned_line(spec, service, year, planned, open_quarters)
-        reason = line.reason
         if not signed_up:
-            reason = "the practice did not sign up to this service"
-        elif signed is None:
-            reason = f"no signed {spec.contract(service.contract).title}: no payment"
-        if reason != line.reason:
-            line = dataclasses.replace(line, earned=Money.of(0), reason=reason)
+            refused = "the practice did not sign up to this service"
+        else:
+            refused = (
+                f"no signed {spec.contract(service.contract).title}: no payment" if signed is None else ""
+            )
+        if refused:
+            line = dataclasses.replace(line, earned=Money.of(0), reason=refused)
         adjustment, why = Money.of(0), ""
         decision = year.decisions.get(service.id)
         if decision is not None and rules.proportional_payment == "discretionary":

@@ -32,10 +32,7 @@ from typing import TypeVar
 
 from .errors import PracticeDataError
 from .money import Money
-from .payments import (
-    ANNUAL,
-    Decision,
-)
+from .payments import ANNUAL, Decision
 from .practices import ODS_PRACTICE_CODE, Practice, normalise_header, parse_count, parse_date
 from .records import Records
 from .scheme import Scheme
@@ -187,10 +184,8 @@ def load_year_end(
         value = cells[column].lower()
         if value in choices:
             return value
-        if not choices:
-            bad(path, row, column, f"{scheme.id} has no {what}")
-            return None
-        bad(path, row, column, f"'{cells[column]}' is not {what}; known: {', '.join(sorted(choices))}")
+        known = ", ".join(sorted(choices)) or f"none in {scheme.id}"
+        bad(path, row, column, f"'{cells[column]}' is not {what}; known: {known}")
         return None
 
     def signed_up(path: Path, row: Row, code: str, service: str) -> bool:
