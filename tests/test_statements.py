@@ -7,6 +7,7 @@ import csv
 import io
 import subprocess
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import docx
@@ -18,8 +19,10 @@ from agreementgen import bulk
 from agreementgen.bulk import RunOptions
 from agreementgen.cli import app
 from agreementgen.ingest import ingest
+from agreementgen.money import Money
 from agreementgen.records import Records
 from agreementgen.simulate import fill_pdf
+from agreementgen.statements import statements
 from agreementgen.validation import load_service_inputs
 from agreementgen.yearend import load_year_end
 from conftest import DATA, QEF, ROOT, SCHEMES, require
@@ -219,3 +222,38 @@ def test_every_bad_activity_achievement_and_payment_cell_is_reported(tmp_path):
         assert any(p.startswith(want) for p in problems), (want, problems)
     assert len(problems) == len(expected)
     assert not year.activity and not year.achievement  # a file with a bad row gives nothing
+
+
+def test_activity_and_achievement_can_come_from_a_spreadsheet(tmp_path):
+    import openpyxl
+
+    camden = load_service_inputs(
+        SCHEMES / "camden-lcs-2019-20.yaml",
+        [DATA / "camden_practices_illustrative.csv"],
+        [DATA / "camden_signups_illustrative.csv"],
+    )
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["practice_code", "service", "quarter", "count"], ["F83001", "asthma_cyp", 1, 12.0],
+                ["f83001", "Asthma_CYP", "q2", 9]):  # fmt: skip
+        sheet.append(row)
+    book.save(tmp_path / "activity.xlsx")
+    book = openpyxl.Workbook()
+    book.active.append(["practice_code", "service", "achievement"])
+    book.active.append(["F83002", "neighbourhood_outcomes", 70])
+    book.save(tmp_path / "achievement.xlsx")
+    # the SLA signed on paper: its evidence row is what the statement relies on
+    evidence = write(
+        tmp_path / "evidence.csv", "practice_code,milestone,date\nF83002,sla_universal_offer,30/04/2019\n"
+    )
+    year = load_year_end(camden.scheme, camden.data.practices, activity=[tmp_path / "activity.xlsx"],
+                         achievement=[tmp_path / "achievement.xlsx"], evidence=[evidence],
+                         signups=camden.signups)  # fmt: skip
+    assert not year.problems
+    assert year.activity["F83001"]["asthma_cyp"] == {1: 12, 2: 9}
+    assert year.achievement["F83002"]["neighbourhood_outcomes"] == Decimal("0.70")
+    (b,) = [s for s in statements(camden.scheme, camden.data.practices, year, camden.signups)
+            if s.practice.code == "F83002"]  # fmt: skip
+    outcomes = next(line for line in b.reconciliation.lines if line.id == "neighbourhood_outcomes")
+    assert outcomes.earned == Money("7500.00")  # £2.00 × 5,000 × (70% − 40%) ÷ (80% − 40%)
+    assert outcomes.signed == date(2019, 4, 30)
