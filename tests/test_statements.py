@@ -257,3 +257,15 @@ def test_activity_and_achievement_can_come_from_a_spreadsheet(tmp_path):
     outcomes = next(line for line in b.reconciliation.lines if line.id == "neighbourhood_outcomes")
     assert outcomes.earned == Money("7500.00")  # £2.00 × 5,000 × (70% − 40%) ÷ (80% − 40%)
     assert outcomes.signed == date(2019, 4, 30)
+
+
+def test_statements_are_the_same_bytes_whatever_the_number_of_processes(year_end):
+    base, _ = year_end
+    args = ["statements", "-s", str(LES), "-p", str(base / "practices.csv"), "--signups",
+            str(base / "signups.csv"), "--db", f"sqlite:///{base / 'records.db'}"]  # fmt: skip
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(app, [*args, "--out", str(base / f"jobs{jobs}"), "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+    one, two = ({p.relative_to(base / d): p.read_bytes() for p in (base / d).rglob("*") if p.is_file()}
+                for d in ("jobs1", "jobs2"))  # fmt: skip
+    assert len(one) == 4 and one == two  # 2 practices × PDF and DOCX

@@ -406,3 +406,65 @@ def write_manifest(
     path = out_dir / MANIFEST
     write_atomic(path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return path
+
+
+# --- year-end statements ------------------------------------------------------------------------
+# Statements are not issued documents (no register, journal or manifest): each run writes them
+# afresh from the records. They share the bulk run's pool so a national run takes half the time.
+
+_STATEMENT_WORD: CompiledDocx | None = None
+
+
+def _init_statement_worker(word_template: Path | None) -> None:
+    global _STATEMENT_WORD
+    _STATEMENT_WORD = CompiledDocx(word_template) if word_template else None
+
+
+def _write_statement(job: tuple[Path, dict[str, Any], bool]) -> str:
+    """Write one practice's statement; returns why it failed ("" when written)."""
+    from .render.pdf_statement import render_statement
+
+    folder, context, pdf = job
+    try:
+        folder.mkdir(exist_ok=True)
+        if pdf:
+            write_atomic(folder / "statement.pdf", render_statement(context))
+        if _STATEMENT_WORD is not None:
+            write_atomic(folder / "statement.docx", _STATEMENT_WORD.render(context))
+    except (OSError, AgreementgenError) as exc:
+        return f"{folder}: {exc}"
+    return ""
+
+
+def write_statements(
+    contexts: list[tuple[str, dict[str, Any]]],
+    out_dir: Path,
+    *,
+    pdf: bool,
+    word_template: Path | None,
+    jobs: int = 1,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """``out_dir/<code>/statement.pdf`` (and ``.docx`` from ``word_template``) for each (code, context)."""
+    work = [(out_dir / code, context, pdf) for code, context in contexts]
+    failures: list[str] = []
+
+    def collect(results: Iterable[str]) -> None:
+        for done, failure in enumerate(results, start=1):
+            if failure:
+                failures.append(failure)
+            if on_progress:
+                on_progress(done)
+
+    if jobs <= 1 or len(work) < 2:
+        _init_statement_worker(word_template)
+        collect(map(_write_statement, work))
+    else:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        chunk = max(1, min(64, len(work) // (jobs * 8) or 1))
+        with multiprocessing.get_context(method).Pool(
+            jobs, initializer=_init_statement_worker, initargs=(word_template,)
+        ) as pool:
+            collect(pool.imap_unordered(_write_statement, work, chunksize=chunk))
+    if failures:
+        raise OutputError(f"{len(failures):,} statement(s) not written: " + "; ".join(failures[:5]))

@@ -385,7 +385,7 @@ def _demo_year_end(inputs: Inputs, out_dir: Path, db_url: str, records: Records)
         scheme=sample_scheme(), practices=sample_practice_files(), out_dir=out_dir / "statements",
         commissioner="06H", db=db_url, evidence=[files["evidence"]], paid=[files["paid"]],
         decisions=[files["decisions"]], schedule=out_dir / "payment-schedule.csv", include_inactive=False,
-        formats="docx,pdf", templates=None,
+        formats="docx,pdf", templates=None, jobs=None,
     )  # fmt: skip
     _demo_services(out_dir / "les", db_url)
 
@@ -424,6 +424,7 @@ def _demo_services(out_dir: Path, db_url: str) -> None:
         db=db_url, evidence=[], paid=[files["paid"]], decisions=[files["decisions"]],
         activity=[files["activity"]], achievement=[], signups=[signups],
         schedule=out_dir / "payment-schedule.csv", include_inactive=False, formats="docx,pdf", templates=None,
+        jobs=None,
     )  # fmt: skip
 
 
@@ -740,10 +741,9 @@ def statements(
     include_inactive: InactiveOpt = False,
     formats: Annotated[str, typer.Option("--format", help="docx, pdf or docx,pdf.")] = "docx,pdf",
     templates: TemplatesOpt = None,
+    jobs: JobsOpt = None,
 ) -> None:
     """Year-end statements (Word and PDF) for every practice, and a payment schedule for finance."""
-    from .bulk import write_atomic
-    from .render.pdf_statement import render_statement
     from .statements import SCHEDULE_HEADER, schedule_rows, statement_context
     from .statements import statements as reconcile_all
     from .yearend import load_year_end
@@ -754,9 +754,7 @@ def statements(
                                      include_inactive=include_inactive)  # fmt: skip
         chosen_signups: SignUps | None = inputs.signups
         if not signups:
-            out.print(
-                "[yellow]note:[/] no --signups: practices are signed up to the universal offer only"
-            )
+            out.print("[yellow]note:[/] no --signups: practices are signed up to the universal offer only")
     else:
         given = [name for name, v in (("--signups", signups), ("--activity", activity),
                                       ("--achievement", achievement)) if v]  # fmt: skip
@@ -774,11 +772,12 @@ def statements(
     items = reconcile_all(inputs.scheme, inputs.data.practices, year, chosen_signups)
     chosen = parse_list(formats, FORMATS, "--format")
     out_dir.mkdir(parents=True, exist_ok=True)
-    word = None
+    contexts = [(item.practice.code, statement_context(inputs.scheme, item, year.sources)) for item in items]
+    template = None
     if "docx" in chosen and items:
         template = (templates or bundled("templates")) / "statement.docx"
-        word = CompiledDocx(template)
-        missing = check_template(template, statement_context(inputs.scheme, items[0], year.sources)).missing
+        CompiledDocx(template)  # a template that does not compile stops the run before any statement
+        missing = check_template(template, contexts[0][1]).missing
         if missing:
             unknown = ", ".join(missing)
             raise TemplateError(
@@ -787,15 +786,10 @@ def statements(
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True) as progress:  # fmt: skip
         task = progress.add_task("writing statements", total=len(items))
-        for item in items:
-            folder = out_dir / item.practice.code
-            folder.mkdir(exist_ok=True)
-            context = statement_context(inputs.scheme, item, year.sources)
-            if "pdf" in chosen:
-                write_atomic(folder / "statement.pdf", render_statement(context))
-            if word is not None:
-                write_atomic(folder / "statement.docx", word.render(context))
-            progress.advance(task)
+        bulk.write_statements(
+            contexts, out_dir, pdf="pdf" in chosen, word_template=template, jobs=jobs or os.cpu_count() or 1,
+            on_progress=lambda done: progress.update(task, completed=done),
+        )  # fmt: skip
     rows, net = schedule_rows(items)
     if schedule:
         write_table(schedule, list(SCHEDULE_HEADER), rows, "Schedule")
