@@ -27,10 +27,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## the benchmarks: national data loading, bulk rendering, ingesting returns
+bench: $(STAMP)  ## the benchmarks: national data loading, bulk rendering, ingesting returns, statements
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/bulk.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/statements.py
 
 clean:
 	rm -rf $(VENV) output/demo .pytest_cache .mypy_cache .ruff_cache
