@@ -111,6 +111,7 @@ def test_the_statements_command_reconciles_a_service_scheme_and_the_schedule_add
     assert result.exit_code == 0, result.output
     assert "2 statements" in result.output
     assert "check: the schedule's net total equals the sum of the 2 statement balances" in result.output
+    assert "budget: £30,781.92 earned after adjustments, 1.2% of the £2,500,000.00 envelope" in result.output
     rows = list(csv.reader((base / "schedule.csv").open(encoding="utf-8-sig")))
     by_code = {r[0]: r for r in rows[1:]}
     # Lensfield: ring pessary 42 × £25.76 = £1,081.92; wound care 1,500 (cap) × £22 = £33,000.00,

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -27,6 +28,7 @@ from .context import build_context, example_practice
 from .documents import DEFAULT_KIND, FORMATS, KINDS, get_kind, parse_list
 from .entitlements import EntitlementTable, ServiceTable, entitlement_table, service_table
 from .errors import AgreementgenError, ProblemsFound, TemplateError
+from .money import Money, total
 from .practices import PracticeData
 from .records import DEFAULT_URL, URL_ENV, Records, default_url
 from .render.docx import CompiledDocx, check_template
@@ -799,6 +801,11 @@ def statements(
     out.print(
         f"check: the schedule's net total equals the sum of the {len(items):,} statement balances ({net})"
     )
+    if inputs.scheme.budget is not None:
+        envelope = Money(inputs.scheme.budget.envelope)
+        earned = total(s.reconciliation.earned + s.reconciliation.adjustment for s in items)
+        share = earned.amount / envelope.amount * 100 if envelope.amount else Decimal(0)
+        out.print(f"budget: {earned} earned after adjustments, {share:.1f}% of the {envelope} envelope")
     if schedule:
         out.print(f"wrote {escape(str(schedule))}")
     _print_problems(inputs.data, chosen_signups)
