@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import __version__
 from .documents import DEFAULT_KIND, FORMATS, DocumentKind, get_kind
@@ -43,6 +43,8 @@ from .services import ServiceScheme
 from .signups import SignUps
 
 AnyScheme = Scheme | ServiceScheme
+T = TypeVar("T")
+R = TypeVar("R")
 
 MANIFEST = "manifest.json"
 JOURNAL = ".agreementgen-journal.jsonl"
@@ -335,11 +337,22 @@ def _results(
         for practice in practices:
             yield _render_one(state, practice)
         return
+    yield from _pool_imap(options.jobs, _init_worker, (scheme, options, done), _render_in_worker, practices)
+
+
+def _pool_imap(
+    jobs: int,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+    func: Callable[[T], R],
+    items: list[T],
+) -> Iterator[R]:
+    """``func`` over ``items`` in ``jobs`` worker processes (fork where there is one), in any order;
+    chunks small enough to keep every worker busy to the end, large enough to cut IPC."""
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    ctx = multiprocessing.get_context(method)
-    chunk = max(1, min(64, len(practices) // (options.jobs * 8) or 1))
-    with ctx.Pool(options.jobs, initializer=_init_worker, initargs=(scheme, options, done)) as pool:
-        yield from pool.imap_unordered(_render_in_worker, practices, chunksize=chunk)
+    chunk = max(1, min(64, len(items) // (jobs * 8) or 1))
+    with multiprocessing.get_context(method).Pool(jobs, initializer=initializer, initargs=initargs) as pool:
+        yield from pool.imap_unordered(func, items, chunksize=chunk)
 
 
 def run(
@@ -460,11 +473,6 @@ def write_statements(
         _init_statement_worker(word_template)
         collect(map(_write_statement, work))
     else:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        chunk = max(1, min(64, len(work) // (jobs * 8) or 1))
-        with multiprocessing.get_context(method).Pool(
-            jobs, initializer=_init_statement_worker, initargs=(word_template,)
-        ) as pool:
-            collect(pool.imap_unordered(_write_statement, work, chunksize=chunk))
+        collect(_pool_imap(jobs, _init_statement_worker, (word_template,), _write_statement, work))
     if failures:
         raise OutputError(f"{len(failures):,} statement(s) not written: " + "; ".join(failures[:5]))

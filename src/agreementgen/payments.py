@@ -359,7 +359,6 @@ ANNUAL = 0  # the "quarter" of activity reported for the whole year rather than 
 @dataclass(frozen=True)
 class ServiceLine:
     id: str
-    model: str
     entitled: Money  # the indicative value as signed up: planned activity, full achievement
     earned: Money
     paid: Money
@@ -481,9 +480,7 @@ def _earned_line(
     """The service's earned value by its payment model, before sign-up and decisions are applied."""
     pay = service.payment
     zero = Money.of(0)
-    base = ServiceLine(
-        service.id, pay.model, zero, zero, zero, zero, None, quarters=open_quarters, planned=planned
-    )
+    base = ServiceLine(service.id, zero, zero, zero, zero, None, quarters=open_quarters, planned=planned)
     closed_note = (
         f"the practice closed or merged on {year.closed_on.isoformat()}: {open_quarters} of 4 quarters"
         if year.closed_on is not None and open_quarters < 4

@@ -52,7 +52,8 @@ def annual_basis(pay: Payment, list_size: int, planned: int) -> str:
     return f"{Money.of(pay.amount or 0)} for the practice"
 
 
-def _percent(value: Decimal | None) -> str:
+def percent(value: Decimal | None) -> str:
+    """A fraction as a percentage, ``0.01`` → ``1%`` (blank for none)."""
     if value is None:
         return ""
     return f"{(value * 100).normalize():f}%"
@@ -86,7 +87,7 @@ def _service_row(
         "model_text": MODEL_TEXT[pay.model],
         "unit": pay.unit or "",
         "prior_tariff": str(Money.of(pay.prior_tariff)) if pay.prior_tariff is not None else "",
-        "uplift": _percent(uplift) if pay.model == "per_activity" and pay.new_tariff is None else "",
+        "uplift": percent(uplift) if pay.model == "per_activity" and pay.new_tariff is None else "",
         "tariff": f"£{value.unit_tariff:,.2f}" if value.unit_tariff is not None else "",
         "new_tariff": pay.new_tariff is not None,
         "planned": f"{value.planned:,}"
@@ -98,8 +99,8 @@ def _service_row(
         "value_plain": value.value.plain(),
         "term_tag": f"term_service_{service.id}",
         "maximum": str(maximum) if maximum is not None else "",
-        "lower_threshold": _percent(pay.lower_threshold),
-        "upper_threshold": _percent(pay.upper_threshold),
+        "lower_threshold": percent(pay.lower_threshold),
+        "upper_threshold": percent(pay.upper_threshold),
         "kpis": [
             {"id": k.id, "title": k.title, "measure": k.measure, "minimum": k.minimum or ""}
             for k in service.kpis
@@ -157,8 +158,8 @@ def _context(
             **scheme_identity(spec),
             "sign_up_deadline": long_date(spec.sign_up_deadline) if spec.sign_up_deadline else "",
             "introduction": list(spec.introduction),
-            "default_uplift": _percent(spec.funding.default_uplift),
-            "growth_allowance": _percent(spec.funding.growth_allowance),
+            "default_uplift": percent(spec.funding.default_uplift),
+            "growth_allowance": percent(spec.funding.growth_allowance),
             "prior_year": spec.funding.prior_year or "",
             "terms": [{"id": t.id, "title": t.title, "paragraphs": list(t.paragraphs)} for t in spec.terms],
             "source": spec.source.document,

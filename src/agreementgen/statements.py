@@ -28,9 +28,9 @@ from .payments import (
 )
 from .practices import Practice
 from .scheme import Scheme
-from .services import ServiceScheme
+from .services import Payment, ServiceScheme
 from .signups import SignUps
-from .sla import annual_basis
+from .sla import annual_basis, percent
 from .yearend import YearEndInputs
 
 
@@ -236,7 +236,7 @@ def _service_tables(spec: ServiceScheme, r: ServiceReconciliation) -> dict[str, 
         "lines": [
             {
                 "title": services[line.id].title,
-                "detail": _basis(spec, line, r.list_size),
+                "detail": _basis(services[line.id].payment, line, r.list_size),
                 "entitled": str(line.entitled),
                 "earned": str(line.earned),
                 "paid": str(line.paid),
@@ -259,11 +259,10 @@ def _service_tables(spec: ServiceScheme, r: ServiceReconciliation) -> dict[str, 
     }
 
 
-def _basis(spec: ServiceScheme, line: ServiceLine, list_size: int) -> str:
+def _basis(pay: Payment, line: ServiceLine, list_size: int) -> str:
     """How a service's earned value was worked out, in words a practice manager can check."""
-    pay = next(s.payment for s in spec.services if s.id == line.id)
     sla = f"SLA signed {_day(line.signed)}" if line.signed else "SLA not signed"
-    if line.model == "per_activity":
+    if pay.model == "per_activity":
         claimed = sum(n for _, n in line.counts)
         by_quarter = ", ".join(("year" if q == ANNUAL else f"Q{q}") + f" {n:,}" for q, n in line.counts)
         unit = pay.unit or "unit"
@@ -273,18 +272,19 @@ def _basis(spec: ServiceScheme, line: ServiceLine, list_size: int) -> str:
             text += f", {line.counted:,} paid"
         price = f"£{line.unit_tariff:,.2f} per {unit}"
         text += f" × {price}" if claimed else f" ({price})"
-    elif line.model == "outcome":
+    elif pay.model == "outcome":
         low, high = pay.lower_threshold or Decimal(0), pay.upper_threshold or Decimal(1)
-        reached = "not reported" if line.achievement is None else _pct(line.achievement)
+        reached = "not reported" if line.achievement is None else percent(line.achievement)
         maximum = (
             f"£{pay.max_payment:,.2f}"
             if pay.max_payment is not None
             else f"£{pay.max_per_patient:,.2f} per patient × {list_size:,}"
         )
-        text = f"achievement {reached}; paid in proportion between {_pct(low)} and {_pct(high)} of {maximum}"
+        between = f"between {percent(low)} and {percent(high)}"
+        text = f"achievement {reached}; paid in proportion {between} of {maximum}"
     else:
         text = annual_basis(pay, list_size, line.planned)
-    if line.quarters < 4 and line.model != "per_activity":
+    if line.quarters < 4 and pay.model != "per_activity":
         text += f"; {line.quarters} of 4 quarters"
     return f"{text}; {sla}"
 
@@ -320,7 +320,3 @@ def _units(count: int, unit: str) -> str:
 
 def _day(when: date) -> str:
     return when.strftime("%d/%m/%Y")
-
-
-def _pct(fraction: Decimal) -> str:
-    return f"{(fraction * 100).normalize():f}%"
