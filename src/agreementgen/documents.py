@@ -21,7 +21,7 @@ from .claims import build_claim_contexts
 from .context import build_context
 from .errors import AgreementgenError
 from .practices import Practice
-from .render import pdf as pdf_machinery
+from .render import pdf_layout as pdf_machinery
 from .render import pdf_claim, pdf_section7, pdf_sla
 from .signups import SignUps
 from .sla import build_sla_contexts

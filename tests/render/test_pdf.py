@@ -20,7 +20,7 @@ from pypdf.generic import ContentStream
 
 from agreementgen.context import build_context
 from agreementgen.errors import RenderError
-from agreementgen.render import pdf
+from agreementgen.render import pdf_layout as pdf
 from agreementgen.render.pdf_section7 import render_section7
 from agreementgen.validation import load_inputs
 from conftest import (

@@ -12,7 +12,7 @@ from typing import Any
 from reportlab.platypus import Flowable, HRFlowable, Spacer
 
 from ..errors import RenderError
-from .pdf import (
+from .pdf_layout import (
     COLOURS,
     CONTENT_WIDTH,
     STYLES,

@@ -34,7 +34,7 @@ from xml.sax.saxutils import escape
 from reportlab.platypus import Flowable, HRFlowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
 
 from ..errors import RenderError
-from .pdf import (
+from .pdf_layout import (
     CELL_PADDING,
     COLOURS,
     CONTENT_WIDTH,

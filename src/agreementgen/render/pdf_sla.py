@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 from reportlab.platypus import Flowable, HRFlowable, KeepTogether, Spacer
 
 from ..errors import RenderError
-from .pdf import (
+from .pdf_layout import (
     COLOURS,
     CONTENT_WIDTH,
     STYLES,

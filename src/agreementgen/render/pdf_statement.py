@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.platypus import Flowable, HRFlowable
 
-from .pdf import COLOURS, CONTENT_WIDTH, STYLES, build_pdf, document_info, grid_table, para, register_fonts
+from .pdf_layout import COLOURS, CONTENT_WIDTH, STYLES, build_pdf, document_info, grid_table, para, register_fonts
 
 __all__ = ["render_statement"]
 
