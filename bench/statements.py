@@ -56,10 +56,11 @@ def main() -> int:
         return 1
 
     from agreementgen import bulk
+    from agreementgen.kinds.statement import statement_context
     from agreementgen.money import Money
     from agreementgen.payments import entitlement
     from agreementgen.practices import load_practice_data
-    from agreementgen.statements import statement_context, statements
+    from agreementgen.statements import statements
     from agreementgen.validation import load_checked_scheme
     from agreementgen.yearend import YearEndInputs
 
@@ -82,7 +83,7 @@ def main() -> int:
     for jobs in (1, args.jobs):
         out = Path(tempfile.mkdtemp(prefix=f"statements-{jobs}-"))
         start = time.perf_counter()
-        bulk.write_statements(contexts, out, pdf=True, word_template=TEMPLATE, jobs=jobs)
+        bulk.write_statements(contexts, out, template=TEMPLATE, formats=("docx", "pdf"), jobs=jobs)
         walls[jobs] = time.perf_counter() - start
         digests[jobs] = digest(out)
         shutil.rmtree(out)

@@ -129,7 +129,7 @@ def term(tag: str, alias: str, expr: str, *, bold: bool = True) -> OxmlElement:
     )
 
 
-def field(tag: str, alias: str, value: str | None = None) -> OxmlElement:
+def field(tag: str, alias: str, value: str | None = None, placeholder: str = PLACEHOLDER) -> OxmlElement:
     """A fillable plain-text content control; shows the placeholder until filled in.
 
     With ``value`` (a context expression), the control prints that value instead.
@@ -138,7 +138,7 @@ def field(tag: str, alias: str, value: str | None = None) -> OxmlElement:
     if value is None:
         props.append(el("w:showingPlcHdr"))
     props.append(el("w:text"))
-    content = run(PLACEHOLDER, style="PlaceholderText") if value is None else run(value)
+    content = run(placeholder, style="PlaceholderText") if value is None else run(value)
     return el("w:sdt", [el("w:sdtPr", props), el("w:sdtContent", [content])])
 
 
@@ -666,6 +666,18 @@ def signature_blocks(document: docx.document.Document) -> None:
     label_cell(cells[0], "{{ f.label }}")
     cell_par(cells[1], field("{{ f.tag }}", "{{ f.label }}"))
     tag_row(tbl, "{%tr endfor %}")
+    tag_row(tbl, "{%tr if s.party == 'practice' %}")
+    cells = row(tbl, height_mm=16)
+    label_cell(cells[0], "Digital signature (optional)")
+    cell_par(
+        cells[1],
+        field(
+            "practice_digital_signature",
+            "Digital signature",
+            placeholder="In the PDF, sign here with a digital certificate instead of typing a signature.",
+        ),
+    )
+    tag_row(tbl, "{%tr endif %}")
     keep_together(tbl)
     tag(document, "{%p endfor %}")
 

@@ -4,7 +4,6 @@ import dataclasses
 import json
 
 from agreementgen.context import (
-    build_context,
     document_id,
     documented_paths,
     example_practice,
@@ -12,6 +11,7 @@ from agreementgen.context import (
     parse_document_id,
     terms_digest,
 )
+from agreementgen.kinds.section7 import VARIABLES, section7_context
 from agreementgen.validation import load_inputs
 from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT
 
@@ -21,11 +21,11 @@ LENSFIELD = INPUTS.data.by_code()["D81001"]
 
 
 def ctx(practice=LENSFIELD):
-    return build_context(SCHEME, practice, "section7", "Section 7 sign-up agreement")
+    return section7_context(SCHEME, practice)
 
 
 def test_the_example_practice_of_5800_patients_gets_the_seed_figures():
-    c = build_context(SCHEME, example_practice(SCHEME), "section7", "Section 7 sign-up agreement")
+    c = section7_context(SCHEME, example_practice(SCHEME))
     assert c["total"] == "£11,600.00" and c["total_plain"] == "11600.00"
     assert [x["amount"] for x in c["components"]] == ["£2,900.00", "£5,800.00", "£2,900.00"]
     assert [x["amount"] for x in c["instalments"]] == ["£5,800.00", "£2,900.00", "£2,900.00"]
@@ -40,7 +40,7 @@ def test_the_example_practice_of_5800_patients_gets_the_seed_figures():
 def test_everything_under_scheme_is_the_same_for_every_practice():
     # The PDF renderer lays out scheme-wide blocks once per scheme, keyed on ``scheme``.
     small, large = (
-        build_context(SCHEME, dataclasses.replace(example_practice(SCHEME), list_size=n), "section7", "S7")
+        section7_context(SCHEME, dataclasses.replace(example_practice(SCHEME), list_size=n))
         for n in (100, 50_000)
     )
     assert small["scheme"] == large["scheme"]
@@ -97,12 +97,10 @@ def test_named_leads_from_the_practice_file_are_prefilled():
 
 
 def test_every_context_variable_is_documented_and_every_documented_one_exists():
-    assert leaf_paths(ctx()) == documented_paths()
+    assert leaf_paths(ctx()) == documented_paths(VARIABLES)
 
 
 def test_the_readme_lists_every_documented_variable():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    from agreementgen.context import TEMPLATE_VARIABLES
-
-    for spec, meaning in TEMPLATE_VARIABLES.items():
+    for spec, meaning in VARIABLES.items():
         assert f"| `{spec}` | {meaning} |" in readme

@@ -31,6 +31,7 @@ LES = SCHEMES / "cpccg-les-2017-18.yaml"
 SIGNATORY = {
     "practice_signatory_name": "Dr Siân Ôwen",
     "practice_signatory_designation": "Senior Partner",
+    "practice_signature": "S. Ôwen",
     "practice_signature_date": date.today().strftime("%d/%m/%Y"),  # forms are issued today
 }
 
@@ -62,7 +63,7 @@ def year_end(tmp_path_factory):
     inbox = base / "inbox"
     inbox.mkdir()
     sla = (base / "out" / "D81001" / "sla_les.pdf").read_bytes()
-    (inbox / "sla.pdf").write_bytes(fill_pdf(sla, {**SIGNATORY, "practice_signature": "S. Ôwen"}))
+    (inbox / "sla.pdf").write_bytes(fill_pdf(sla, SIGNATORY))
     values = {**SIGNATORY, "count_ring_pessary": "10", "count_wound_care": "400"}
     fields = "".join(f'<field name="{k}"><value>{v}</value></field>' for k, v in values.items())
     xfdf = write(

@@ -16,12 +16,13 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from agreementgen.cli import app
+from agreementgen.kinds.statement import statement_context
 from agreementgen.money import Money
-from agreementgen.render.pdf_statement import render_statement
-from agreementgen.statements import schedule_rows, statement_context, statements
+from agreementgen.render.template import WordTemplate
+from agreementgen.statements import schedule_rows, statements
 from agreementgen.validation import load_inputs
 from agreementgen.yearend import load_year_end
-from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF
+from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT
 
 INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
 SAMPLE = ["-p", str(EPRACCUR_2023_06H), "-p", str(LIST_SIZES_2021_06H)]
@@ -125,7 +126,8 @@ def test_a_statement_pdf_shows_the_tables_the_balance_the_disputes_and_the_audit
     item = next(
         s for s in statements(INPUTS.scheme, INPUTS.data.practices, year) if s.practice.code == "D81001"
     )
-    pdf = render_statement(statement_context(INPUTS.scheme, item, year.sources))
+    context = statement_context(INPUTS.scheme, item, year.sources)
+    pdf = WordTemplate(ROOT / "templates" / "statement.docx").render(context, ["pdf"])["pdf"]
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     for words in (
         "Year-end statement",

@@ -2,9 +2,10 @@
 
 Owns the hot path of the product. Guarantees:
 
-* **Compile once**: each DOCX template is compiled once per worker process (and once
-  in the parent as a pre-flight check, so a template error stops the run before any
-  practice is rendered); PDF layouts are code, set up once per process.
+* **Compile once**: each kind's template is compiled once per worker process (and once
+  in the parent as a pre-flight check, so a template error — or, for the PDF, anything
+  the writer cannot render — stops the run before any practice is rendered). Both
+  formats of a document come from one rendering of its Word template.
 * **Parallel** over ``jobs`` processes (``jobs=1`` renders in-process); the parent
   only collects small results, writes the journal and the issued register.
 * **Isolation**: a practice that fails to render is reported with its reason; the
@@ -33,11 +34,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import __version__
-from .documents import DEFAULT_KIND, FORMATS, DocumentKind, get_kind
 from .errors import AgreementgenError, OutputError, TemplateError
+from .kinds import DEFAULT_KIND, FORMATS, DocumentKind, get_kind
 from .practices import ODS_PRACTICE_CODE, Practice
 from .records import IssuedDocument, IssuedFile, Records
-from .render.docx import CompiledDocx, check_template
+from .render.template import Template, check, compile_template
 from .scheme import Scheme
 from .services import ServiceScheme
 from .signups import SignUps
@@ -112,8 +113,7 @@ class _Worker:
     scheme: AnyScheme
     options: RunOptions
     kinds: list[DocumentKind]
-    docx: dict[str, CompiledDocx]
-    template_sha: dict[tuple[str, str], str]
+    templates: dict[str, Template]
     done: dict[str, tuple[str, str]]  # relative path -> (input key, sha256)
 
 
@@ -127,16 +127,8 @@ def _init_worker(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[s
 
 def _prepare(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> _Worker:
     kinds = [get_kind(k) for k in options.kinds]
-    docx: dict[str, CompiledDocx] = {}
-    template_sha: dict[tuple[str, str], str] = {}
-    for kind in kinds:
-        if "docx" in options.formats and kind.docx_template:
-            compiled = CompiledDocx(options.templates_dir / kind.docx_template)
-            docx[kind.name] = compiled
-            template_sha[(kind.name, "docx")] = compiled.sha256
-        if "pdf" in options.formats:
-            template_sha[(kind.name, "pdf")] = kind.pdf_layout_sha256()
-    return _Worker(scheme, options, kinds, docx, template_sha, done)
+    templates = {kind.name: compile_template(kind.template_path(options.templates_dir)) for kind in kinds}
+    return _Worker(scheme, options, kinds, templates, done)
 
 
 def _context_digest(context: dict[str, Any]) -> str:
@@ -177,51 +169,53 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
     try:
         folder.mkdir(exist_ok=True)
         documents = [
-            (k, c) for k in state.kinds for c in k.contexts(state.scheme, practice, state.options.signups)
+            (k, c)
+            for k in state.kinds
+            if k.contexts is not None
+            for c in k.contexts(state.scheme, practice, state.options.signups)
         ]
         for kind, context in documents:
             document = context["document"]
+            template = state.templates[kind.name]
             digest = _context_digest(context)
             files: list[IssuedFile] = []
-            for fmt in state.options.formats:
-                if (kind.name, fmt) not in state.template_sha:
-                    continue  # a PDF-only kind (claim forms) has no Word version
-                template_sha = state.template_sha[(kind.name, fmt)]
-                rel = f"{practice.code}/{document['kind']}.{fmt}"
-                key = _input_key(digest, template_sha, fmt)
-                path = state.options.out_dir / rel
-                previous = state.done.get(rel)
-                reused = False
-                if (
-                    state.options.resume
-                    and previous
-                    and previous[0] == key
-                    and _sha_of_file(path) == previous[1]
-                ):
-                    sha, reused = previous[1], True
+            # A fillable-PDF template gives the PDF only.
+            formats = [f for f in state.options.formats if f in template.formats]
+            keys = {fmt: _input_key(digest, template.sha256, fmt) for fmt in formats}
+            paths = {fmt: f"{practice.code}/{document['kind']}.{fmt}" for fmt in formats}
+            reused: dict[str, str] = {}
+            for fmt in formats:
+                previous = state.done.get(paths[fmt])
+                path = state.options.out_dir / paths[fmt]
+                if state.options.resume and previous and previous[0] == keys[fmt]:
+                    sha = _sha_of_file(path)
+                    if sha == previous[1]:
+                        reused[fmt] = sha
+            rendered = template.render(context, [f for f in formats if f not in reused])
+            for fmt in formats:
+                if fmt in reused:
+                    sha = reused[fmt]
                 else:
-                    data = (
-                        state.docx[kind.name].render(context) if fmt == "docx" else kind.render_pdf(context)
-                    )
-                    write_atomic(path, data)
+                    data = rendered[fmt]
+                    write_atomic(state.options.out_dir / paths[fmt], data)
                     sha = hashlib.sha256(data).hexdigest()
                 result.files.append(
                     FileResult(
                         practice=practice.code,
                         kind=document["kind"],
                         format=fmt,
-                        path=rel,
+                        path=paths[fmt],
                         doc_id=document["id"],
                         scheme_id=state.scheme.id,
                         scheme_version=state.scheme.version,
-                        template_sha256=template_sha,
+                        template_sha256=template.sha256,
                         sha256=sha,
                         terms_digest=document["terms_digest"],
-                        input_key=key,
-                        reused=reused,
+                        input_key=keys[fmt],
+                        reused=fmt in reused,
                     )
                 )
-                files.append(IssuedFile(fmt, rel, sha, template_sha))
+                files.append(IssuedFile(fmt, paths[fmt], sha, template.sha256))
             result.issued.append(
                 IssuedDocument(
                     doc_id=document["id"],
@@ -258,7 +252,12 @@ def preflight(scheme: AnyScheme, practices: list[Practice], options: RunOptions)
     """Everything that would fail every practice, checked before any is rendered."""
     model = "services" if isinstance(scheme, ServiceScheme) else "per_capita"
     for kind_name in options.kinds:
-        if get_kind(kind_name).scheme_model != model:
+        kind = get_kind(kind_name)
+        if not kind.issued:
+            raise AgreementgenError(
+                f"{kind_name} documents are not issued: `agreementgen statements` writes them", field="--docs"
+            )
+        if not kind.for_scheme(model):
             raise AgreementgenError(
                 f"a {kind_name} document is not made from a {model.replace('_', '-')} scheme; "
                 f"use --docs {DEFAULT_KIND[model]}",
@@ -277,27 +276,40 @@ def preflight(scheme: AnyScheme, practices: list[Practice], options: RunOptions)
             f"the output folder is not writable ({exc.strerror}); choose another with --out",
             path=options.out_dir,
         ) from exc
-    if "docx" in options.formats and practices:
-        sample = next((p for p in practices if p.list_size is not None), None)
-        for kind_name in options.kinds:
-            kind = get_kind(kind_name)
-            if kind.docx_template is None:
-                continue
-            path = options.templates_dir / kind.docx_template
-            if not path.is_file():
-                raise TemplateError("template not found", path=path)
-            CompiledDocx(path)  # syntax errors, with their line
-            contexts = (c for p in practices for c in kind.contexts(scheme, p, options.signups))
-            example = next(contexts, None) if sample is not None else None
-            if example is not None:
-                check = check_template(path, example)
-                if check.missing:
-                    raise TemplateError(
-                        "the template uses variables the context does not provide: "
-                        + ", ".join(check.missing)
-                        + " (see `agreementgen context` for what is available)",
-                        path=path,
-                    )
+    for kind_name in options.kinds:
+        kind = get_kind(kind_name)
+        path = kind.template_path(options.templates_dir)
+        compile_template(path)  # syntax errors, with their line
+        contexts = (
+            c
+            for p in practices
+            if p.list_size is not None and kind.contexts is not None
+            for c in kind.contexts(scheme, p, options.signups)
+        )
+        example = next(contexts, None)
+        if example is not None:
+            check_example(path, example, pdf="pdf" in options.formats)
+
+
+def check_example(path: Path, context: dict[str, Any], *, pdf: bool) -> None:
+    """Refuse a template that cannot render ``context``, or whose PDF would leave something out."""
+    report = check(path, context)
+    if report.missing:
+        raise TemplateError(
+            "the template uses variables the context does not provide: "
+            + ", ".join(report.missing)
+            + " (see `agreementgen context` for what is available)",
+            path=path,
+        )
+    if pdf and report.unsupported:
+        shown = "; ".join(str(u) for u in report.unsupported[:5])
+        more = f" (and {len(report.unsupported) - 5} more)" if len(report.unsupported) > 5 else ""
+        raise TemplateError(
+            f"the PDF writer cannot render {len(report.unsupported)} thing(s) in the template, so no PDF "
+            f"would say what the Word document says: {shown}{more}. Run `agreementgen check-template` "
+            "for the list, or generate --format docx",
+            path=path,
+        )
 
 
 def _load_done(out_dir: Path) -> dict[str, tuple[str, str]]:
@@ -425,25 +437,24 @@ def write_manifest(
 # Statements are not issued documents (no register, journal or manifest): each run writes them
 # afresh from the records. They share the bulk run's pool so a national run takes half the time.
 
-_STATEMENT_WORD: CompiledDocx | None = None
+_STATEMENT_TEMPLATE: Template | None = None
+_STATEMENT_FORMATS: tuple[str, ...] = ()
 
 
-def _init_statement_worker(word_template: Path | None) -> None:
-    global _STATEMENT_WORD
-    _STATEMENT_WORD = CompiledDocx(word_template) if word_template else None
+def _init_statement_worker(template: Path, formats: tuple[str, ...]) -> None:
+    global _STATEMENT_TEMPLATE, _STATEMENT_FORMATS
+    _STATEMENT_TEMPLATE = compile_template(template)
+    _STATEMENT_FORMATS = tuple(f for f in formats if f in _STATEMENT_TEMPLATE.formats)
 
 
-def _write_statement(job: tuple[Path, dict[str, Any], bool]) -> str:
+def _write_statement(job: tuple[Path, dict[str, Any]]) -> str:
     """Write one practice's statement; returns why it failed ("" when written)."""
-    from .render.pdf_statement import render_statement
-
-    folder, context, pdf = job
+    assert _STATEMENT_TEMPLATE is not None, "worker not initialised"
+    folder, context = job
     try:
         folder.mkdir(exist_ok=True)
-        if pdf:
-            write_atomic(folder / "statement.pdf", render_statement(context))
-        if _STATEMENT_WORD is not None:
-            write_atomic(folder / "statement.docx", _STATEMENT_WORD.render(context))
+        for fmt, data in _STATEMENT_TEMPLATE.render(context, _STATEMENT_FORMATS).items():
+            write_atomic(folder / f"statement.{fmt}", data)
     except (OSError, AgreementgenError) as exc:
         return f"{folder}: {exc}"
     return ""
@@ -453,13 +464,13 @@ def write_statements(
     contexts: list[tuple[str, dict[str, Any]]],
     out_dir: Path,
     *,
-    pdf: bool,
-    word_template: Path | None,
+    template: Path,
+    formats: tuple[str, ...],
     jobs: int = 1,
     on_progress: Callable[[int], None] | None = None,
 ) -> None:
-    """``out_dir/<code>/statement.pdf`` (and ``.docx`` from ``word_template``) for each (code, context)."""
-    work = [(out_dir / code, context, pdf) for code, context in contexts]
+    """``out_dir/<code>/statement.<format>`` from ``template`` for each (code, context)."""
+    work = [(out_dir / code, context) for code, context in contexts]
     failures: list[str] = []
 
     def collect(results: Iterable[str]) -> None:
@@ -470,9 +481,9 @@ def write_statements(
                 on_progress(done)
 
     if jobs <= 1 or len(work) < 2:
-        _init_statement_worker(word_template)
+        _init_statement_worker(template, formats)
         collect(map(_write_statement, work))
     else:
-        collect(_pool_imap(jobs, _init_statement_worker, (word_template,), _write_statement, work))
+        collect(_pool_imap(jobs, _init_statement_worker, (template, formats), _write_statement, work))
     if failures:
         raise OutputError(f"{len(failures):,} statement(s) not written: " + "; ".join(failures[:5]))

@@ -24,14 +24,13 @@ from rich.table import Table
 
 from . import __version__, bulk
 from .bulk import RunOptions, RunReport
-from .context import build_context, example_practice
-from .documents import DEFAULT_KIND, FORMATS, KINDS, get_kind, parse_list
+from .context import Context
 from .entitlements import EntitlementTable, ServiceTable, entitlement_table, service_table
-from .errors import AgreementgenError, ProblemsFound, TemplateError
+from .errors import AgreementgenError, ProblemsFound
+from .kinds import DEFAULT_KIND, FORMATS, ISSUED, KINDS, DocumentKind, get_kind, parse_list
 from .money import Money, total
 from .practices import PracticeData
 from .records import DEFAULT_URL, URL_ENV, Records, default_url
-from .render.docx import CompiledDocx, check_template
 from .resources import (
     bundled,
     sample_practice_files,
@@ -45,7 +44,6 @@ from .validation import (
     Inputs,
     ServiceInputs,
     load_any_scheme,
-    load_checked_scheme,
     load_inputs,
     load_service_inputs,
     scheme_model,
@@ -455,7 +453,7 @@ def _generate(
     options = RunOptions(
         out_dir=out_dir,
         templates_dir=templates or bundled("templates"),
-        kinds=tuple(parse_list(docs, list(KINDS), "--docs")),
+        kinds=tuple(parse_list(docs, list(ISSUED), "--docs")),
         formats=tuple(parse_list(formats, FORMATS, "--format")),
         jobs=jobs or os.cpu_count() or 1,
         db_url=db,
@@ -527,6 +525,17 @@ def generate(
         raise typer.Exit(1)
 
 
+def _kind_for(docs: str | None, model: str, default: str | None = None) -> DocumentKind:
+    kind = get_kind(docs or default or DEFAULT_KIND[model])
+    if not kind.for_scheme(model):
+        raise AgreementgenError(
+            f"{kind.name} documents are not made from a {model.replace('_', '-')} scheme; "
+            f"use --docs {DEFAULT_KIND[model]}",
+            field="--docs",
+        )
+    return kind
+
+
 @app.command("context")
 @handles_errors
 def context_command(
@@ -535,52 +544,94 @@ def context_command(
         str | None, typer.Option("--practice", help="ODS code; without it an example practice is used.")
     ] = None,
     practices: PracticesOpt = [],  # noqa: B006 - typer reads the default, never mutates it
-    docs: Annotated[str, typer.Option("--docs", help="Document kind.")] = "section7",
+    docs: Annotated[
+        str | None, typer.Option("--docs", help="Document kind (default: section7, or sla).")
+    ] = None,
+    signups: SignupsOpt = [],  # noqa: B006
 ) -> None:
     """Print, as JSON, the exact context a template receives for one practice."""
-    inputs = load_inputs(scheme, practices)
-    kind = get_kind(docs)
-    if practice is None:
-        chosen = example_practice(inputs.scheme)
+    model = scheme_model(scheme)
+    kind = _kind_for(docs, model)
+    inputs: Inputs | ServiceInputs
+    if model == "services":
+        inputs = load_service_inputs(scheme, practices, signups)
     else:
-        found = inputs.data.by_code().get(practice.upper())
-        if found is None:
+        inputs = load_inputs(scheme, practices)
+    context: Context
+    if practice is None:
+        context = kind.example(inputs.scheme)
+    else:
+        chosen = inputs.data.by_code().get(practice.upper())
+        if chosen is None:
             problems = [p for p in inputs.data.problems if practice.upper() in p.message]
             raise AgreementgenError(
                 f"practice {practice} is not among the loaded practices"
                 + (f" ({problems[0]})" if problems else "; pass its data with --practices"),
                 field="--practice",
             )
-        chosen = found
-    print(
-        json.dumps(build_context(inputs.scheme, chosen, kind.name, kind.title), indent=2, ensure_ascii=False)
-    )
+        chosen_signups = inputs.signups if isinstance(inputs, ServiceInputs) and signups else None
+        if kind.contexts is None:
+            context = kind.example(inputs.scheme, chosen)
+        else:
+            found = kind.contexts(inputs.scheme, chosen, chosen_signups)
+            if not found:
+                raise AgreementgenError(
+                    f"practice {chosen.code} gets no {kind.name} document: it is signed up to no service "
+                    "that needs one",
+                    field="--practice",
+                )
+            context = found[0]
+    print(json.dumps(context, indent=2, ensure_ascii=False))
 
 
 @app.command("check-template")
 @handles_errors
 def check_template_command(
-    template: Annotated[Path, typer.Argument(help="The DOCX template to check.")],
+    template: Annotated[Path, typer.Argument(help="The template to check: a .docx, or a fillable .pdf.")],
     scheme: SchemeOpt,
     docs: Annotated[
         str | None, typer.Option("--docs", help="Document kind (default: from the file name).")
     ] = None,
 ) -> None:
-    """List variables a template uses that the context lacks (and unused ones), without rendering."""
-    spec = load_checked_scheme(scheme)
-    kind = get_kind(docs or (template.stem if template.stem in KINDS else "section7"))
-    result = check_template(template, build_context(spec, example_practice(spec), kind.name, kind.title))
-    if result.missing:
-        err.print(f"[bold red]{len(result.missing)} variable(s) the context does not provide:[/]")
-        for name in result.missing:
-            err.print(f"  {escape(name)}")
+    """Check a template against a scheme: its variables, and what its PDF can show. Renders nothing."""
+    from .render.template import check
+
+    model = scheme_model(scheme)
+    spec = load_any_scheme(scheme)
+    kind = _kind_for(docs, model, default=template.stem if template.stem in KINDS else None)
+    report = check(template, kind.example(spec))
+    name = escape(str(template))
+    if report.libreoffice:
+        err.print(
+            f"[yellow]note:[/] {name} was last saved by {escape(report.saved_by)}, which drops "
+            f"content-control tags and locks. {report.untagged} control(s) are named by the \\[tag] at the "
+            "end of their title, so their fields keep their names; controls printing issued terms are locked "
+            "whatever the template says. Open and save it in Word to put the tags back for Word users."
+        )
+    if report.missing:
+        err.print(f"[bold red]{len(report.missing)} variable(s) the context does not provide:[/]")
+        for missing in report.missing:
+            err.print(f"  {escape(missing)}")
     else:
-        out.print(f"{escape(str(template))}: every variable it uses is provided")
-    if result.unused:
-        out.print(f"{len(result.unused)} context variable(s) the template does not use:")
-        for name in result.unused:
-            out.print(f"  {escape(name)}")
-    if result.missing:
+        out.print(f"{name}: every variable it uses is provided")
+    if report.unsupported:
+        err.print(
+            f"[bold red]{len(report.unsupported)} thing(s) the PDF writer cannot render[/] "
+            "(generate refuses to write a PDF that would leave them out):"
+        )
+        for problem in report.unsupported:
+            err.print(f"  {escape(str(problem))}")
+    elif not report.missing:
+        out.print(f"{name}: the PDF shows everything in it")
+    for note in report.notes:
+        out.print(f"[yellow]note:[/] {escape(str(note))}")
+    if report.fields:
+        out.print(f"{len(report.fields)} form field(s): {escape(', '.join(report.fields))}")
+    if report.unused:
+        out.print(f"{len(report.unused)} context variable(s) the template does not use:")
+        for unused in report.unused:
+            out.print(f"  {escape(unused)}")
+    if report.missing or report.unsupported:
         raise typer.Exit(1)
 
 
@@ -746,7 +797,8 @@ def statements(
     jobs: JobsOpt = None,
 ) -> None:
     """Year-end statements (Word and PDF) for every practice, and a payment schedule for finance."""
-    from .statements import SCHEDULE_HEADER, schedule_rows, statement_context
+    from .kinds.statement import statement_context
+    from .statements import SCHEDULE_HEADER, schedule_rows
     from .statements import statements as reconcile_all
     from .yearend import load_year_end
 
@@ -775,21 +827,14 @@ def statements(
     chosen = parse_list(formats, FORMATS, "--format")
     out_dir.mkdir(parents=True, exist_ok=True)
     contexts = [(item.practice.code, statement_context(inputs.scheme, item, year.sources)) for item in items]
-    template = None
-    if "docx" in chosen and items:
-        template = (templates or bundled("templates")) / "statement.docx"
-        CompiledDocx(template)  # a template that does not compile stops the run before any statement
-        missing = check_template(template, contexts[0][1]).missing
-        if missing:
-            unknown = ", ".join(missing)
-            raise TemplateError(
-                f"the template uses variables the context does not provide: {unknown}", path=template
-            )
+    template = KINDS["statement"].template_path(templates or bundled("templates"))
+    if contexts:  # a template that cannot render the statements stops the run before any is written
+        bulk.check_example(template, contexts[0][1], pdf="pdf" in chosen)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True) as progress:  # fmt: skip
         task = progress.add_task("writing statements", total=len(items))
         bulk.write_statements(
-            contexts, out_dir, pdf="pdf" in chosen, word_template=template, jobs=jobs or os.cpu_count() or 1,
+            contexts, out_dir, template=template, formats=tuple(chosen), jobs=jobs or os.cpu_count() or 1,
             on_progress=lambda done: progress.update(task, completed=done),
         )  # fmt: skip
     rows, net = schedule_rows(items)

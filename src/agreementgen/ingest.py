@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from .claims import COUNT_PREFIX
 from .context import DOC_ID_FIELD, parse_document_id
+from .kinds.claim import COUNT_PREFIX
 from .records import Recorded, Records, ReturnRecord
 from .returns import MAX_RETURN_BYTES, ReadReturn, read_return
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from .claims import COUNT_PREFIX
 from .context import long_date
+from .kinds.claim import COUNT_PREFIX
 from .money import Money
 from .payments import entitlement, tariff
 from .practices import Practice
@@ -227,12 +227,12 @@ def simulate_service_round(
     for index, code in enumerate(codes):
         name, designation = SIGNATORIES[index % len(SIGNATORIES)]
         signer = {"practice_signatory_name": name, "practice_signatory_designation": designation,
-                  "practice_signature_date": long_date(signed_on)}  # fmt: skip
+                  "practice_signature": name, "practice_signature_date": long_date(signed_on)}  # fmt: skip
         for contract in spec.funding.contracts:
             sla = packs / code / f"sla_{contract.id}.pdf"
             if sla.is_file() and code != unsigned:
                 path = out_dir / f"{code}-sla_{contract.id}.pdf"
-                path.write_bytes(fill_pdf(sla.read_bytes(), {**signer, "practice_signature": name}))
+                path.write_bytes(fill_pdf(sla.read_bytes(), signer))
                 made.append(Simulated(path, "accepted"))
         plan = {s: n for s, n in signups.for_practice(code).items() if s in claimable}
         claimed[code] = {s: {} for s in plan}

@@ -18,8 +18,9 @@ import pytest
 from docx.oxml.ns import qn
 from pypdf import PdfReader
 
-from agreementgen.context import build_context, example_practice
+from agreementgen.context import example_practice
 from agreementgen.errors import AgreementgenError, RenderError, TemplateError
+from agreementgen.kinds.section7 import section7_context as build_section7
 from agreementgen.render.docx import (
     CompiledDocx,
     check_template,
@@ -37,7 +38,7 @@ LENSFIELD = INPUTS.data.by_code()["D81001"]
 
 
 def section7_context(practice=LENSFIELD, scheme=SCHEME):
-    return build_context(scheme, practice, "section7", "Section 7 sign-up agreement")
+    return build_section7(scheme, practice)
 
 
 @pytest.fixture(scope="module")
@@ -367,7 +368,7 @@ def test_template_variables_resolve_loop_variables_to_their_lists():
 
 
 def test_the_shipped_template_uses_only_what_the_context_provides():
-    context = build_context(SCHEME, example_practice(SCHEME), "section7", "Section 7 sign-up agreement")
+    context = build_section7(SCHEME, example_practice(SCHEME))
     assert check_template(SECTION7, context).missing == []
 
 

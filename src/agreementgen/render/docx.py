@@ -204,7 +204,10 @@ class CompiledDocx:
         members[PACKAGE_RELS] = _with_custom_relationship(members.get(PACKAGE_RELS), self.path)
         self._order = [*members, *([CUSTOM_PART] if CUSTOM_PART not in members else [])]
         dynamic = {p.name for p in self._parts} | {CUSTOM_PART}
-        self._static = {name: _deflate(name, data) for name, data in members.items() if name not in dynamic}
+        # The parts every document shares, as they are (for the PDF writer) and deflated (for the zip).
+        self._template = dict(members)
+        self._raw = {name: data for name, data in members.items() if name not in dynamic}
+        self._static = {name: _deflate(name, data) for name, data in self._raw.items()}
 
     # -- compiling ---------------------------------------------------------------------------
 
@@ -260,6 +263,28 @@ class CompiledDocx:
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """The DOCX bytes for one context. Same context, same bytes; no file I/O."""
+        return self.zip(self.render_parts(context))
+
+    def zip(self, rendered: Mapping[str, bytes]) -> bytes:
+        """The DOCX bytes of the parts :meth:`render_parts` gave (the template's other parts as they are)."""
+        return _zip(
+            _deflate(name, rendered[name]) if name in rendered else self._static[name] for name in self._order
+        )
+
+    def package(self, rendered: Mapping[str, bytes]) -> dict[str, bytes]:
+        """Every part of the rendered document by name (what the PDF writer reads; no zip involved)."""
+        return {**self._raw, **rendered}
+
+    def template_parts(self) -> dict[str, bytes]:
+        """Every part of the template as it stands (unrendered)."""
+        return dict(self._template)
+
+    def raw_part(self, name: str) -> bytes | None:
+        """A part of the template as it stands, if it has it."""
+        return self._template.get(name)
+
+    def render_parts(self, context: Mapping[str, Any]) -> dict[str, bytes]:
+        """The parts one context changes (document, headers, footers, properties), rendered."""
         try:
             drawing_ids = itertools.count(1001)
             rendered: dict[str, bytes] = {}
@@ -267,11 +292,7 @@ class CompiledDocx:
                 text = part.template.render(context)
                 rendered[part.name] = self._finish(part, text, drawing_ids)
             rendered[CUSTOM_PART] = _custom_properties_xml(context, self._foreign_properties)
-            members = [
-                _deflate(name, rendered[name]) if name in rendered else self._static[name]
-                for name in self._order
-            ]
-            return _zip(members)
+            return rendered
         except jinja2.UndefinedError as exc:
             raise self._undefined(exc, context) from exc
         except SecurityError as exc:

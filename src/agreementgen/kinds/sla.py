@@ -12,24 +12,66 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .context import (
+from ..context import (
     DOC_ID_FIELD,
     Context,
     commissioner_context,
     document_context,
     document_id,
+    example_practice,
     form_fields,
     long_date,
     practice_identity,
     scheme_identity,
     signatory_context,
 )
-from .money import Money, total
-from .payments import ServiceValue, service_value
-from .practices import Practice
-from .services import Payment, Service, ServiceScheme
-from .signups import SignUps
+from ..money import Money, total
+from ..payments import ServiceValue, service_value
+from ..practices import Practice
+from ..services import Payment, Service, ServiceScheme
+from ..signups import SignUp, SignUps
 
+TITLE = "Service level agreement"
+
+# What an SLA template can use (dotted paths; ``[]`` marks a list of items).
+VARIABLES: dict[str, str] = {
+    "document.kind / .title / .id / .terms_digest / .reference": (
+        "the document's kind (sla_<contract>), title, id, terms digest and footer reference"
+    ),
+    "scheme.id / .title / .short_title / .version / .financial_year / .year_start / .year_end": (
+        "scheme identity"
+    ),
+    "scheme.illustrative / .source": "whether its figures are illustrative; its source document",
+    "scheme.sign_up_deadline / .default_uplift / .growth_allowance / .prior_year": (
+        "the deadline ('' if none), the uplift and growth allowance ('1%'), the prior tariff year"
+    ),
+    "scheme.introduction[] / .terms[]": (
+        "paragraphs of introduction; the scheme's terms (.id / .title / .paragraphs[])"
+    ),
+    "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
+    "practice.code / .name / .address / .address_lines[] / .postcode / .email": "the practice",
+    "practice.list_size / .list_size_text": "its list size, 5800 / '5,800'",
+    "contract.id / .title / .with_party / .universal_offer / .description": "the contract this SLA is for",
+    "services[].id / .title / .description / .model / .model_text / .unit / .claim / .note / .illustrative": (
+        "each service signed up to"
+    ),
+    "services[].prior_tariff / .uplift / .tariff / .new_tariff / .planned / .cap / .basis": (
+        "how its value is worked out (finished text; '' where it does not apply)"
+    ),
+    "services[].value / .value_plain / .term_tag": (
+        "its indicative value ('£4,284.00' / '4284.00') and the issued term that carries it"
+    ),
+    "services[].maximum / .lower_threshold / .upper_threshold": "an outcome service's maximum and thresholds",
+    "services[].kpis[].id / .title / .measure / .minimum": "an outcome service's KPIs",
+    "activity_services[] / outcome_services[]": (
+        "the services paid per unit of activity, and the outcome services (the same fields as services[])"
+    ),
+    "total / total_plain": "the indicative total of the SLA",
+    "signatories[].party / .heading / .prints_practice": "signature blocks",
+    "signatories[].fields[].tag / .label / .party / .group": "the fields of a signature block",
+    "form.fields[].tag / .label / .party / .group": "every fillable field",
+    "terms": "issued terms as {tag: text}",
+}
 SLA_PREFIX = "sla_"
 MODEL_TEXT = {
     "per_capita": "per registered patient",
@@ -111,6 +153,22 @@ def _service_row(
     }
 
 
+def contexts(spec: Any, practice: Practice, signups: SignUps | None) -> list[Context]:
+    """The SLAs a practice gets: one per contract it has services under."""
+    return build_sla_contexts(spec, practice, signups or SignUps([], []))
+
+
+def example_signups(spec: ServiceScheme, practice: Practice, planned: int = 100) -> SignUps:
+    """An example practice signed up to every service offered, ``planned`` units (or patients) each."""
+    return SignUps([SignUp(practice.code, s.id, planned) for s in spec.offered], [])
+
+
+def example(spec: ServiceScheme, practice: Practice | None = None) -> Context:
+    """The first SLA of ``practice`` (or an example practice) signed up to every service offered."""
+    practice = practice or example_practice(spec)
+    return build_sla_contexts(spec, practice, example_signups(spec, practice))[0]
+
+
 def build_sla_contexts(spec: ServiceScheme, practice: Practice, signups: SignUps) -> list[Context]:
     """One context per contract the practice has services under (none if it signed up to nothing)."""
     chosen = signups.for_practice(practice.code)
@@ -153,7 +211,7 @@ def _context(
         terms["term_sign_up_deadline"] = long_date(spec.sign_up_deadline)
     fields = form_fields(spec)
     return {
-        "document": document_context(spec, practice.code, kind, "Service level agreement", terms),
+        "document": document_context(spec, practice.code, kind, TITLE, terms),
         "scheme": {
             **scheme_identity(spec),
             "sign_up_deadline": long_date(spec.sign_up_deadline) if spec.sign_up_deadline else "",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import subprocess
 from datetime import date
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from agreementgen import bulk
 from agreementgen.bulk import RunOptions
-from agreementgen.claims import build_claim_contexts
 from agreementgen.ingest import ingest
+from agreementgen.kinds.claim import build_claim_contexts
 from agreementgen.records import Records
+from agreementgen.render.docx import read_content_controls
 from agreementgen.simulate import fill_pdf
 from agreementgen.validation import load_service_inputs
 from conftest import ROOT, SCHEMES, require
@@ -21,6 +21,7 @@ from conftest import ROOT, SCHEMES, require
 CLAIMANT = {
     "practice_signatory_name": "Jo Bloggs",
     "practice_signatory_designation": "Practice Manager",
+    "practice_signature": "J. Bloggs",
     "practice_signature_date": date.today().strftime("%d %B %Y"),
 }
 
@@ -151,9 +152,15 @@ def test_a_per_capita_scheme_has_no_claim_forms(tmp_path):
         bulk.run(inputs.scheme, inputs.data.practices[:1], options)
 
 
-def test_claim_forms_need_no_word_template(issued):
-    out, _ = issued
-    assert not list(Path(out).rglob("*.docx"))
+def test_a_claim_form_comes_in_word_too_with_its_counts_and_declaration_as_controls(les, tmp_path):
+    options = RunOptions(out_dir=tmp_path / "out", templates_dir=ROOT / "templates", kinds=("claim",),
+                         jobs=1, db_url=f"sqlite:///{tmp_path / 'r.db'}", signups=les.signups)  # fmt: skip
+    report = bulk.run(les.scheme, les.data.practices, options)
+    assert sorted({f.format for f in report.files}) == ["docx", "pdf"] and len(report.files) == 16
+    controls = read_content_controls(tmp_path / "out" / "D81001" / "claim_q3.docx")
+    assert controls["count_ring_pessary"] == controls["count_wound_care"] == ""
+    assert controls["term_service_wound_care_cap"] == "1,500"
+    assert {"practice_signatory_name", "practice_signature", "practice_signature_date"} <= set(controls)
 
 
 def test_a_count_for_a_service_not_on_the_practices_form_is_flagged():

@@ -11,21 +11,48 @@ a newer accepted claim for the same quarter supersedes it.
 
 from __future__ import annotations
 
-from .context import (
+from typing import Any
+
+from ..context import (
     DOC_ID_FIELD,
     Context,
     commissioner_context,
     document_context,
     document_id,
+    example_practice,
     long_date,
     practice_identity,
     scheme_identity,
 )
-from .payments import tariff
-from .practices import Practice
-from .services import Service, ServiceScheme
-from .signups import SignUps
+from ..errors import AgreementgenError
+from ..payments import tariff
+from ..practices import Practice
+from ..services import Service, ServiceScheme
+from ..signups import SignUps
 
+TITLE = "Quarterly activity claim"
+
+# What a claim-form template can use (dotted paths; ``[]`` marks a list of items).
+VARIABLES: dict[str, str] = {
+    "document.kind / .title / .id / .terms_digest / .reference": (
+        "the document's kind (claim_q1 … claim_q4), title, id, terms digest and footer reference"
+    ),
+    "scheme.id / .title / .short_title / .version / .financial_year": "scheme identity",
+    "scheme.year_start / .year_end": "the first and last days of the financial year",
+    "scheme.illustrative": "whether the scheme's figures are illustrative",
+    "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
+    "practice.code / .name / .address / .address_lines[] / .postcode / .email": "the practice",
+    "quarter.number / .start / .end / .label": (
+        "the quarter claimed: 1–4, its first and last days, 'Quarter 1 2017/18 (…)'"
+    ),
+    "services[].id / .title / .unit / .tariff / .cap / .term_tag / .count_tag": (
+        "each service claimed: its tariff and cap (issued terms), and the tag of its count field"
+    ),
+    "form.fields[].tag / .label / .party / .group": (
+        "every fillable field: a count per service, the claimant's name, designation and date"
+    ),
+    "terms": "issued terms as {tag: text}",
+}
 CLAIM_PREFIX = "claim_q"
 COUNT_PREFIX = "count_"
 CLAIM_FIELDS = (
@@ -36,8 +63,28 @@ CLAIM_FIELDS = (
         "party": "practice",
         "group": "signature",
     },
+    {"tag": "practice_signature", "label": "Signature", "party": "practice", "group": "signature"},
     {"tag": "practice_signature_date", "label": "Date", "party": "practice", "group": "signature"},
 )
+
+
+def contexts(spec: Any, practice: Practice, signups: SignUps | None) -> list[Context]:
+    """The claim forms a practice gets: one per quarter, if it claims activity quarterly."""
+    return build_claim_contexts(spec, practice, signups or SignUps([], []))
+
+
+def example(spec: ServiceScheme, practice: Practice | None = None) -> Context:
+    """The first quarter's claim form of ``practice`` (or an example practice) signed up to every service."""
+    from .sla import example_signups
+
+    practice = practice or example_practice(spec)
+    found = build_claim_contexts(spec, practice, example_signups(spec, practice))
+    if not found:
+        raise AgreementgenError(
+            f"{spec.id} has no per-activity service claimed quarterly, so it issues no claim forms",
+            path=spec.id,
+        )
+    return found[0]
 
 
 def build_claim_contexts(spec: ServiceScheme, practice: Practice, signups: SignUps) -> list[Context]:
@@ -87,7 +134,7 @@ def _context(spec: ServiceScheme, practice: Practice, services: list[Service], q
         for r in rows
     ]
     return {
-        "document": document_context(spec, practice.code, kind, "Quarterly activity claim", terms),
+        "document": document_context(spec, practice.code, kind, TITLE, terms),
         "scheme": scheme_identity(spec),
         "commissioner": commissioner_context(spec),
         "practice": practice_identity(practice),

@@ -14,13 +14,20 @@ from agreementgen import bulk
 from agreementgen.bulk import RunOptions
 from agreementgen.errors import AgreementgenError
 from agreementgen.ingest import ingest
+from agreementgen.kinds.sla import build_sla_contexts
 from agreementgen.records import Records
 from agreementgen.render.docx import CompiledDocx, read_content_controls, read_custom_properties
-from agreementgen.render.pdf_sla import render_sla
+from agreementgen.render.template import WordTemplate
 from agreementgen.simulate import fill_pdf
-from agreementgen.sla import build_sla_contexts
 from agreementgen.validation import load_service_inputs
 from conftest import DATA, ROOT, SCHEMES, require
+
+SLA_TEMPLATE = WordTemplate(ROOT / "templates" / "sla.docx")
+
+
+def render_sla(context):
+    return SLA_TEMPLATE.render(context, ["pdf"])["pdf"]
+
 
 CAMDEN = load_service_inputs(
     SCHEMES / "camden-lcs-2019-20.yaml",

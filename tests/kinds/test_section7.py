@@ -1,9 +1,9 @@
-"""The Section 7 agreement as a native PDF: rendered, reopened, checked, filled, signed.
+"""The Section 7 agreement's PDF, written from its Word template: rendered, reopened, checked, filled, signed.
 
-Every test renders real documents with ``render_section7`` from the bundled C&P data and
-reads them back with pypdf; qpdf checks the files; pdftk and PyPDFForm (independent
-fillers) fill the form; pyHanko signs the signature field and validates the signature.
-Nothing is mocked.
+Every test renders real documents from ``templates/section7.docx`` with the bundled C&P data
+and reads them back with pypdf; qpdf checks the files; pdftk and PyPDFForm (independent
+fillers) fill the form; pyHanko signs the signature field and validates the signature;
+zbarimg reads the QR code off a rendered page. Nothing is mocked.
 """
 
 import dataclasses
@@ -18,10 +18,11 @@ import qrcode
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
-from agreementgen.context import build_context
-from agreementgen.errors import RenderError
-from agreementgen.render import pdf_layout as pdf
-from agreementgen.render.pdf_section7 import render_section7
+from agreementgen.errors import AgreementgenError
+from agreementgen.kinds.section7 import section7_context as build_section7
+from agreementgen.render import pdf
+from agreementgen.render.pdf.page import QR_MASK
+from agreementgen.render.template import WordTemplate
 from agreementgen.validation import load_inputs
 from conftest import (
     EPRACCUR_2023_06H,
@@ -54,8 +55,18 @@ FILLED = {
 }
 
 
+TEMPLATE = WordTemplate(ROOT / "templates" / "section7.docx")
+MM = 72 / 25.4
+PAGE_WIDTH, PAGE_HEIGHT = 210 * MM, 297 * MM
+MARGIN_SIDE, MARGIN_BOTTOM = 20 * MM, 20 * MM
+
+
 def section7_context(practice=LENSFIELD):
-    return build_context(SCHEME, practice, "section7", "Section 7 sign-up agreement")
+    return build_section7(SCHEME, practice)
+
+
+def render_section7(context) -> bytes:
+    return TEMPLATE.render(context, ["pdf"])["pdf"]
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +81,24 @@ def field_values(data: bytes) -> dict[str, str | None]:
     return {name: f.get("/V") for name, f in (PdfReader(io.BytesIO(data)).get_fields() or {}).items()}
 
 
-def widgets(data: bytes) -> dict[str, tuple[int, dict]]:
-    """Every field widget by name: (page number from 1, the annotation dictionary)."""
-    found = {}
+def all_widgets(data: bytes) -> list[tuple[str, int, dict]]:
+    """Every field widget: (its field's name, page number from 1, the annotation dictionary)."""
+    found = []
     for number, page in enumerate(PdfReader(io.BytesIO(data)).pages, start=1):
         for annotation in page.get("/Annots") or []:
             widget = annotation.get_object()
-            found[widget["/T"]] = (number, widget)
+            if widget.get("/Subtype") != "/Widget":
+                continue
+            name = widget["/T"] if "/T" in widget else widget["/Parent"].get_object()["/T"]
+            found.append((name, number, widget))
+    return found
+
+
+def widgets(data: bytes) -> dict[str, tuple[int, dict]]:
+    """The (first) widget of each field by name: (page number from 1, the annotation dictionary)."""
+    found: dict[str, tuple[int, dict]] = {}
+    for name, number, widget in all_widgets(data):
+        found.setdefault(name, (number, widget))
     return found
 
 
@@ -124,12 +146,15 @@ def test_issued_terms_are_read_only_and_the_fillable_fields_are_not(lensfield):
         assert not fields[spec["tag"]].get("/Ff", 0) & TERMS_READ_ONLY, spec["tag"]
 
 
-def test_the_document_id_is_a_hidden_read_only_field(lensfield):
-    number, widget = widgets(lensfield)["doc_id"]
-    assert widget["/V"] == section7_context()["document"]["id"] == "cpccg-qef-2017-18:v1:D81001:section7"
-    assert widget["/F"] & HIDDEN
-    assert widget["/Ff"] & TERMS_READ_ONLY
-    assert number == 1
+def test_the_document_id_is_a_read_only_field_with_a_hidden_widget_on_page_1(lensfield):
+    field = PdfReader(io.BytesIO(lensfield)).get_fields()["doc_id"]
+    assert field["/V"] == section7_context()["document"]["id"] == "cpccg-qef-2017-18:v1:D81001:section7"
+    assert field["/Ff"] & TERMS_READ_ONLY
+    placed = [(page, widget) for name, page, widget in all_widgets(lensfield) if name == "doc_id"]
+    hidden = [page for page, widget in placed if widget["/F"] & HIDDEN]
+    assert hidden == [1]
+    # ... and one over the id printed in the parties table on page 1 and in the sign-up section
+    assert sorted(page for page, widget in placed if not widget["/F"] & HIDDEN)[0] == 1
 
 
 def test_the_document_id_is_in_the_metadata(lensfield):
@@ -180,7 +205,7 @@ def test_named_leads_are_prefilled_when_the_form_font_can_show_them(tmp_path):
     data = render_section7(section7_context(practice))
     values = field_values(data)
     assert values["lead_gp_clinical_representative"] == "Dr Siân Ŵyn"
-    assert values["lead_management_representative"] == ""  # Ł: the form font cannot show it, so not prefilled
+    assert values["lead_management_representative"] == "Łukasz Żak"  # shown in the embedded font
     assert values["lead_gp_referral_lead"] == ""
     assert values["lead_gp_prescribing_lead"] == tricky  # PDF string syntax in a value stays text
     (tmp_path / "leads.pdf").write_bytes(data)
@@ -199,18 +224,18 @@ def test_it_has_a_digital_signature_field_in_the_practice_signature_block(lensfi
     assert "/V" not in signature  # not signed yet
     assert page == placed["practice_signature"][0] == len(PdfReader(io.BytesIO(lensfield)).pages)
     top = float(signature["/Rect"][3])
-    assert float(placed["practice_signature"][1]["/Rect"][1]) > top  # below the typed signature
+    assert float(placed["practice_signature_date"][1]["/Rect"][1]) > top  # below the date
     assert float(placed["commissioner_signatory_name"][1]["/Rect"][3]) < float(signature["/Rect"][1])
 
 
 def test_no_two_fields_overlap_and_all_sit_inside_the_page_margins(lensfield):
     by_page: dict[int, list[tuple[str, list[float]]]] = {}
-    for name, (page, widget) in widgets(lensfield).items():
+    for name, page, widget in all_widgets(lensfield):
         by_page.setdefault(page, []).append((name, [float(v) for v in widget["/Rect"]]))
     for page, placed in by_page.items():
         for name, (x0, y0, x1, y1) in placed:
-            assert pdf.MARGIN_LEFT - 0.01 <= x0 < x1 <= pdf.PAGE_WIDTH - pdf.MARGIN_RIGHT + 0.01, name
-            assert pdf.MARGIN_BOTTOM - 0.01 <= y0 < y1 <= pdf.PAGE_HEIGHT, name
+            assert MARGIN_SIDE - 0.1 <= x0 < x1 <= PAGE_WIDTH - MARGIN_SIDE + 0.1, name
+            assert MARGIN_BOTTOM - 0.01 <= y0 < y1 <= PAGE_HEIGHT, name
         for i, (a, ra) in enumerate(placed):
             for b, rb in placed[i + 1 :]:
                 apart = ra[2] <= rb[0] or rb[2] <= ra[0] or ra[3] <= rb[1] or rb[3] <= ra[1]
@@ -226,7 +251,7 @@ def test_text_extraction_finds_the_practice_and_its_figures(lensfield):
         "Primary Care Quality & Engagement Framework 2017/18",
         "Section 7 — Sign-up agreement",
         "LENSFIELD MEDICAL PRACTICE",
-        "48 LENSFIELD ROAD, CAMBRIDGE",
+        "48 LENSFIELD ROAD CAMBRIDGE",
         "Cambridgeshire & Peterborough CCG (ODS code 06H)",
         "12,731",
         "1 January 2021",
@@ -235,10 +260,10 @@ def test_text_extraction_finds_the_practice_and_its_figures(lensfield):
         "£25,462.00",
         "30 September 2017",
         "capccg.enhancedservices@nhs.net",
-        "3 What the practice will do",
+        "3. What the practice agrees to deliver",
         "Prescribing Leads Meetings",
-        "4 Reporting timetable",
-        "5 Payment reconciliation",
+        "4. Reporting timetable",
+        "5. Payment reconciliation",
         "one month's written notice",
         "Practice GP Prescribing Lead",
         "Signed on behalf of Member Practice",
@@ -250,11 +275,11 @@ def test_text_extraction_finds_the_practice_and_its_figures(lensfield):
 def test_every_page_has_page_x_of_y_the_reference_and_the_document_id(lensfield):
     reader = PdfReader(io.BytesIO(lensfield))
     total = len(reader.pages)
-    assert total == 4
+    assert total == 5
     for number, page in enumerate(reader.pages, start=1):
         text = " ".join(page.extract_text().split())
         assert f"Page {number} of {total}" in text
-        assert "Document reference: cpccg-qef-2017-18 v1 · D81001 · section7" in text
+        assert "Reference: cpccg-qef-2017-18 v1 · D81001 · section7" in text
         assert "Document id: cpccg-qef-2017-18:v1:D81001:section7" in text
 
 
@@ -266,8 +291,8 @@ def test_practice_names_print_literally(name):
     practice = dataclasses.replace(LENSFIELD, name=name)
     data = render_section7(section7_context(practice))
     text = text_of(data)
-    assert text.count(name) == 3  # the parties table, the parties paragraph, the signature block
-    assert len(PdfReader(io.BytesIO(data)).pages) == 4  # a long name pushes nothing off its page
+    assert text.count(name) == 3  # the title, the parties table, the signature block
+    assert len(PdfReader(io.BytesIO(data)).pages) == 5  # a long name pushes nothing off its page
 
 
 def test_text_is_in_the_embedded_fonts_which_ship_with_their_licence(lensfield):
@@ -282,7 +307,7 @@ def test_text_is_in_the_embedded_fonts_which_ship_with_their_licence(lensfield):
     folder = ROOT / "src" / "agreementgen" / "fonts"
     assert (folder / "LiberationSans-Regular.ttf").stat().st_size > 100_000
     assert (folder / "LiberationSans-Bold.ttf").stat().st_size > 100_000
-    assert "SIL OPEN FONT LICENSE Version 1.1" in (folder / "LICENSE-LiberationSans.txt").read_text()
+    assert "SIL OPEN FONT LICENSE Version 1.1" in (folder / "LICENSE-Liberation.txt").read_text()
 
 
 # --- the QR code ---------------------------------------------------------------------------------
@@ -314,9 +339,7 @@ def qr_matrix_drawn(data: bytes) -> list[list[bool]]:
 def test_the_qr_code_encodes_the_document_id(lensfield, tmp_path):
     doc_id = section7_context()["document"]["id"]
     # python-qrcode, an encoder independent of reportlab's, gives the same modules.
-    code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, mask_pattern=pdf.QR_MASK, border=0
-    )
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, mask_pattern=QR_MASK, border=0)
     code.add_data(doc_id.encode("utf-8"), optimize=0)
     code.make(fit=True)
     assert qr_matrix_drawn(lensfield) == code.get_matrix()
@@ -326,9 +349,9 @@ def test_a_scanner_reads_the_qr_code_from_a_150_dpi_image_of_the_printed_page(le
     zbarimg, pdftoppm = require("zbarimg"), require("pdftoppm")
     (tmp_path / "a.pdf").write_bytes(lensfield)
     subprocess.run(
-        [pdftoppm, "-png", "-gray", "-r", "150", "-f", "4", "-l", "4", "a.pdf", "p"], cwd=tmp_path, check=True
+        [pdftoppm, "-png", "-gray", "-r", "150", "-f", "5", "-l", "5", "a.pdf", "p"], cwd=tmp_path, check=True
     )
-    read = subprocess.run([zbarimg, "-q", "--raw", "p-4.png"], cwd=tmp_path, capture_output=True, text=True)
+    read = subprocess.run([zbarimg, "-q", "--raw", "p-5.png"], cwd=tmp_path, capture_output=True, text=True)
     assert read.stdout.strip() == section7_context()["document"]["id"]
 
 
@@ -354,12 +377,12 @@ def test_the_same_context_gives_the_same_bytes_whatever_was_rendered_before(lens
     assert render_section7(section7_context()) == lensfield
 
 
-def test_a_broken_context_is_a_render_error():
+def test_a_broken_context_is_an_error_naming_what_is_missing():
     context = section7_context()
     del context["terms"]["term_total"]
-    with pytest.raises(RenderError, match="term_total"):
+    with pytest.raises(AgreementgenError, match="term_total"):
         render_section7(context)
-    with pytest.raises(RenderError, match=re.escape("build it with agreementgen.context.build_context")):
+    with pytest.raises(AgreementgenError, match="which the context does not provide"):
         render_section7({})
 
 
@@ -433,13 +456,12 @@ def test_pyhanko_signs_the_signature_field_and_the_signature_validates(lensfield
 # --- what a bulk run can afford ------------------------------------------------------------------
 
 
-def test_the_page_furniture_is_drawn_once_per_document(lensfield):
-    """The footer (with its QR code) and the header are forms used on every page, not redrawn."""
+def test_the_qr_code_is_drawn_once_per_document_and_streams_are_flate_only(lensfield):
+    """The QR code is one form used on every page; each page's header and footer is a form of its own."""
     reader = PdfReader(io.BytesIO(lensfield))
     names = [sorted(page["/Resources"]["/XObject"]) for page in reader.pages]
-    assert all(len(n) >= 2 for n in names)
-    shared = set.intersection(*(set(n) for n in names))
-    assert len(shared) >= 2  # the footer and the page count
+    assert all(len(n) == 2 for n in names)
+    assert len(set.intersection(*(set(n) for n in names))) == 1  # the QR code
     assert re.search(rb"/Filter \[ */ASCII85Decode", lensfield) is None  # Flate only
 
 
@@ -448,4 +470,4 @@ def test_output_is_a_reasonable_size(lensfield):
 
 
 def test_fonts_are_found_inside_the_installed_package():
-    assert Path(pdf.__file__).parent.parent.joinpath("fonts", "LiberationSans-Regular.ttf").is_file()
+    assert Path(pdf.__file__).parent.parent.parent.joinpath("fonts", "LiberationSans-Regular.ttf").is_file()

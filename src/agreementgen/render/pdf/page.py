@@ -1,0 +1,488 @@
+"""The pages of a PDF written from a Word document: page set-up, headers and footers, identity.
+
+:func:`write_pdf` lays a :class:`~agreementgen.render.pdf.story.Story` out on pages and
+owns everything that is not the flow of the text:
+
+* **Pages** — one page template per Word section: its size, orientation and margins.
+* **Headers and footers** — the section's own header and footer parts (default, first
+  page, even pages), with ``PAGE`` and ``NUMPAGES`` filled in. Each page's header and
+  footer are drawn when the document is saved, once the number of pages is known, into
+  a form XObject the page already refers to.
+* **Identity** — the document id in the Info dictionary (Title, Subject, Keywords and the
+  key ``/AgreementgenDocumentId``), in a hidden read-only field ``doc_id`` on page 1,
+  and in a QR code in every page's bottom-right corner (4 mm from the edges, in the
+  margin beside the footer), so a printed and scanned return can be matched.
+* **Form fields** — the canvas turns each :class:`~agreementgen.render.pdf.flowables.FieldBox`
+  the layout draws, and each overlay link, into a widget of the document's AcroForm.
+* **Determinism** — reportlab's invariant mode and fonts seeded in a fixed order: the
+  same document gives the same bytes, whatever was rendered before in the process.
+
+Rendering is serialised per process (reportlab keeps global state); run documents in
+parallel with processes, as the bulk runner does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import io
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from reportlab import rl_config
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfdoc
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+from reportlab.platypus import paragraph as reportlab_paragraph
+from reportlab.platypus.doctemplate import LayoutError, NextPageTemplate
+from reportlab.platypus.flowables import PageBreakIfNotEmpty
+
+from ...errors import AgreementgenError, RenderError
+from . import fonts
+from .flowables import OVERLAY_PREFIX, FieldBox, FieldSpec, colour
+from .form import Look, form_of, num
+from .story import Analysis, Builder, Story, analysis_of
+from .word import Section, WordPackage
+
+__all__ = ["DOC_ID_FIELD", "DocumentInfo", "write_pdf"]
+
+DOC_ID_FIELD = "doc_id"
+QR_MASK = 2  # a fixed mask: choosing the 'best' of 8 costs ~6 ms a code; any mask decodes
+QR_SIZE = 15 * mm
+QR_EDGE = 3 * mm  # from the page's right and bottom edges: in A4's 20 mm margins, 2 mm clear of the text
+FIELD_BORDER = "768692"
+FIELD_FILL = "FBFCFD"
+_render_lock = threading.RLock()
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """Who and what a PDF is: written into its metadata, a hidden field and a QR code."""
+
+    doc_id: str
+    title: str
+    subject: str = ""
+    author: str = ""
+    keywords: tuple[str, ...] = ()
+    custom: tuple[tuple[str, str], ...] = field(default=())  # extra Info keys, e.g. a digest
+
+
+class _Info(pdfdoc.PDFInfo):  # type: ignore[misc]
+    """reportlab's Info dictionary plus our own keys (``/AgreementgenDocumentId`` ...)."""
+
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def format(self, document: Any) -> bytes:
+        entries = {
+            "Title": pdfdoc.PDFString(self.title),
+            "Author": pdfdoc.PDFString(self.author),
+            "Subject": pdfdoc.PDFString(self.subject),
+            "Keywords": pdfdoc.PDFString(self.keywords),
+            "Creator": pdfdoc.PDFString(self.creator),
+            "Producer": pdfdoc.PDFString(self.producer),
+            "CreationDate": pdfdoc.PDFDate(ts=document._timeStamp, dateFormatter=self._dateFormatter),
+            "ModDate": pdfdoc.PDFDate(ts=document._timeStamp, dateFormatter=self._dateFormatter),
+            "Trapped": pdfdoc.PDFName(self.trapped),
+        }
+        for key, value in self.extra:
+            entries[key] = pdfdoc.PDFString(value)
+        formatted: bytes = pdfdoc.PDFDictionary(entries).format(document)
+        return formatted
+
+
+# --------------------------------------------------------------------------- the QR code
+
+_qr_lock = threading.Lock()
+_qr_ready = False
+
+
+def _speed_up_qr_encoder() -> None:
+    """Memoise reportlab's Reed-Solomon generator polynomials (once per process).
+
+    ``QRUtil.getErrorCorrectPolynomial(n)`` is a pure function of ``n`` that reportlab
+    recomputes for every block of every code — half the time a code takes. The
+    polynomial returned is only read by its callers, so sharing it is safe.
+    """
+    global _qr_ready
+    with _qr_lock:
+        if not _qr_ready:
+            util = qrencoder.QRUtil
+            util.getErrorCorrectPolynomial = staticmethod(
+                functools.lru_cache(maxsize=64)(util.getErrorCorrectPolynomial)
+            )
+            _qr_ready = True
+
+
+def qr_modules(text: str) -> list[list[bool]]:
+    """The QR code (level M, fixed mask) of ``text`` as rows of dark (True) / light modules."""
+    if not _qr_ready:
+        _speed_up_qr_encoder()
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.version = code.calculate_version()
+    code.makeImpl(False, QR_MASK)
+    modules: list[list[bool]] = code.modules
+    return modules
+
+
+def _draw_qr(canv: Canvas, text: str, size: float) -> None:
+    """The QR code of ``text`` in a ``size`` square: one filled path, a rectangle per run of modules."""
+    modules = qr_modules(text)
+    count = len(modules)
+    quiet = 2  # modules of white margin inside ``size`` (the page margin adds more)
+    unit = size / (count + 2 * quiet)
+    xs = [num((quiet + i) * unit) for i in range(count)]
+    ys = [num(size - (quiet + i + 1) * unit) for i in range(count)]
+    runs = [num(n * unit) for n in range(count + 1)]
+    height = runs[1]
+    ops = ["0 g"]
+    for row_number, row in enumerate(modules):
+        y = ys[row_number]
+        start = -1
+        for col, dark in enumerate([*row, False]):
+            if dark and start < 0:
+                start = col
+            elif not dark and start >= 0:
+                ops.append(f"{xs[start]} {y} {runs[col - start]} {height} re")
+                start = -1
+    ops.append("f")
+    canv._code.append(" ".join(ops))
+
+
+# --------------------------------------------------------------------------- the canvas
+
+_QR_FORM = "agQR"
+
+
+@dataclass(frozen=True)
+class _PageRecord:
+    number: int  # the page's number as PAGE prints it
+    section: int
+    first_of_section: bool
+
+
+class _DocumentCanvas(Canvas):  # type: ignore[misc]
+    """One document's canvas: seeded fonts, identity, fields, and the headers and footers drawn at save."""
+
+    info: DocumentInfo | None = None
+    writer: _Writer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fonts.seed(self._doc, self.writer.story.faces)
+        if self.info is not None:
+            info = _Info()  # the doc template fills in title, author, subject and keywords
+            info.extra = (("AgreementgenDocumentId", self.info.doc_id), *self.info.custom)
+            self._doc.info = info
+        self.pages: list[_PageRecord] = []
+
+    # Fields: reportlab draws an inline box as a picture, and a link as a link.
+    def drawImage(
+        self, image: Any, x: float, y: float, width: float | None = None, height: float | None = None,
+        *args: Any, **kwargs: Any,
+    ) -> Any:  # fmt: skip
+        if isinstance(image, FieldBox):
+            assert width is not None and height is not None
+            self.place_field(image.spec, self._rect(x, y, x + width, y + height))
+            return None
+        self._agreementgen_images = getattr(self, "_agreementgen_images", 0) + 1  # not replayable
+        return super().drawImage(image, x, y, width, height, *args, **kwargs)
+
+    def linkURL(self, url: str, rect: Any, relative: int = 0, *args: Any, **kwargs: Any) -> None:
+        if url.startswith(OVERLAY_PREFIX):
+            x0, y0, x1, y1 = self._absRect(rect, relative)
+            self.place_field(FieldSpec.from_overlay_link(url), (x0, y0, x1, y1))
+            return
+        super().linkURL(url, rect, relative, *args, **kwargs)
+
+    def place_field(self, spec: FieldSpec, rect: tuple[float, float, float, float]) -> None:
+        """Make a field's widget at ``rect`` (page space), and tell every drawing being remembered."""
+        self._field(spec, rect)
+        for (ox, oy), recorded in getattr(self, "_agreementgen_recording", ()):
+            x0, y0, x1, y1 = rect
+            recorded.append((spec, (x0 - ox, y0 - oy, x1 - ox, y1 - oy)))
+
+    def _rect(self, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+        ax0, ay0 = self.absolutePosition(x0, y0)
+        ax1, ay1 = self.absolutePosition(x1, y1)
+        return (min(ax0, ax1), min(ay0, ay1), max(ax0, ax1), max(ay0, ay1))
+
+    def _field(self, spec: FieldSpec, rect: tuple[float, float, float, float]) -> None:
+        form = form_of(self)
+        box = Look(size=spec.size, colour=colors.HexColor("#212B32"), border=colour(FIELD_BORDER),
+                   fill=colour(FIELD_FILL), face=spec.face)  # fmt: skip
+        tooltip = spec.tooltip
+        if spec.kind == "overlay":
+            form.overlay(spec.name, spec.value, rect, tooltip=tooltip)
+        elif spec.kind == "checkbox":
+            form.checkbox(
+                spec.name, spec.value == "Yes", rect, look=box, read_only=spec.read_only, tooltip=tooltip
+            )
+        elif spec.kind == "choice":
+            form.choice(spec.name, spec.value, spec.options, rect, look=box, tooltip=tooltip)
+        elif spec.kind == "signature":
+            form.signature(spec.name, rect, look=box, tooltip=tooltip)
+        else:
+            form.text(
+                spec.name,
+                spec.value,
+                rect,
+                look=box,
+                multiline=spec.multiline,
+                tooltip=tooltip,
+                date_format=spec.date_format if spec.kind == "date" else None,
+            )
+
+    def save(self) -> None:
+        total = len(self.pages)
+        for index, record in enumerate(self.pages, start=1):
+            self.beginForm(f"agPage{index}")
+            self.writer.draw_page_furniture(self, record, total)
+            self.endForm()
+        if self.info is not None:
+            self.beginForm(_QR_FORM, upperx=QR_SIZE, uppery=QR_SIZE)
+            _draw_qr(self, self.info.doc_id, QR_SIZE)
+            self.endForm()
+        _save_without_a85(super().save)
+
+
+class _FastFlate:
+    """``zlib`` as reportlab's pdfdoc sees it during our saves: level 1 instead of 6."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+    @staticmethod
+    def compress(data: bytes, level: int = 1) -> bytes:
+        return zlib.compress(data, 1)
+
+
+def _save_without_a85(save: Callable[[], None]) -> None:
+    """Save with page streams Flate-compressed only (no ASCII85), at zlib level 1.
+
+    reportlab reads the global ``rl_config.useA85`` and its module's ``zlib`` while it
+    writes pages; both are switched for our own save (under the render lock) and put back.
+    """
+    previous, previous_zlib = rl_config.useA85, pdfdoc.zlib
+    rl_config.useA85 = 0
+    pdfdoc.zlib = _FastFlate()
+    try:
+        save()
+    finally:
+        rl_config.useA85, pdfdoc.zlib = previous, previous_zlib
+
+
+# --------------------------------------------------------------------------- the document
+
+
+class _DocTemplate(BaseDocTemplate):  # type: ignore[misc]
+    def __init__(self, target: io.BytesIO, writer: _Writer, info: DocumentInfo | None) -> None:
+        first = writer.story.sections[0][0]
+        super().__init__(
+            target,
+            pagesize=(first.width, first.height),
+            leftMargin=first.left,
+            rightMargin=first.right,
+            topMargin=first.top,
+            bottomMargin=first.bottom,
+            invariant=1,
+            title=info.title if info else "",
+            author=info.author if info else "",
+            subject=info.subject if info else "",
+            keywords=list(info.keywords) if info else [],
+            creator="agreementgen",
+        )
+        self.writer = writer
+        templates = []
+        for index, (section, _) in enumerate(writer.story.sections):
+            frame = Frame(
+                section.left,
+                section.bottom,
+                section.frame_width,
+                section.height - section.top - section.bottom,
+                leftPadding=0,
+                rightPadding=0,
+                topPadding=0,
+                bottomPadding=0,
+                id=f"body{index}",
+            )
+            templates.append(
+                PageTemplate(
+                    id=f"section{index}",
+                    frames=[frame],
+                    onPage=functools.partial(writer.on_page, index),
+                    pagesize=(section.width, section.height),
+                )
+            )
+        self.addPageTemplates(templates)
+
+
+class _Writer:
+    """One document being written: its story, and what each page needs when it is drawn."""
+
+    def __init__(self, package: WordPackage, analysis: Analysis, story: Story, info: DocumentInfo | None,
+                 locked: frozenset[str]) -> None:  # fmt: skip
+        self.package = package
+        self.analysis = analysis
+        self.story = story
+        self.info = info
+        self.locked = locked
+        self.section_pages: dict[int, int] = {}
+        self.parts: dict[Any, list[Flowable]] = {}
+
+    def flowables(self) -> list[Flowable]:
+        out: list[Flowable] = []
+        for index, (section, content) in enumerate(self.story.sections):
+            if index:
+                out.append(NextPageTemplate(f"section{index}"))
+                if section.start != "continuous":
+                    out.append(PageBreakIfNotEmpty())
+            out += content
+        return out
+
+    def on_page(self, section_index: int, canv: _DocumentCanvas, doc: Any) -> None:
+        section = self.story.sections[section_index][0]
+        page = canv.getPageNumber()
+        count = self.section_pages.get(section_index, 0)
+        self.section_pages[section_index] = count + 1
+        previous = canv.pages[-1].number if canv.pages else 0
+        number = section.page_start if count == 0 and section.page_start is not None else previous + 1
+        canv.pages.append(_PageRecord(number, section_index, count == 0))
+        canv.saveState()
+        canv.doForm(f"agPage{page}")
+        if self.info is not None:
+            if page == 1:  # the hidden, read-only identity field (returns are matched by it)
+                form_of(canv).text(
+                    DOC_ID_FIELD,
+                    self.info.doc_id,
+                    (section.left, section.height - 14, section.width - section.right, section.height - 4),
+                    look=Look(size=6),
+                    read_only=True,
+                    hidden=True,
+                    tooltip="Document id",
+                )
+            canv.translate(section.width - QR_SIZE - QR_EDGE, QR_EDGE)
+            canv.doForm(_QR_FORM)
+        canv.restoreState()
+
+    def _part(self, name: str, page: int, total: int) -> list[Flowable]:
+        dynamic = b"PAGE" in self.package.parts.get(name, b"")
+        key = (name, page if dynamic else 0, total if dynamic else 0)
+        known = self.parts.get(key)
+        if known is None:
+            builder = Builder(
+                self.package,
+                self.analysis,
+                locked=self.locked,
+                dynamic={"PAGE": str(page), "NUMPAGES": str(total)},
+            )
+            known = self.parts[key] = builder.part(name)
+            self.story.faces |= builder.faces
+        return known
+
+    def draw_page_furniture(self, canv: Canvas, record: _PageRecord, total: int) -> None:
+        section = self.story.sections[record.section][0]
+        even_odd = self.analysis.styles.even_and_odd
+        width = section.frame_width
+        header = section.part("headers", record.number, record.first_of_section, even_odd)
+        if header:
+            y = section.height - section.header
+            for flowable in self._part(header, record.number, total):
+                y -= flowable.getSpaceBefore()
+                _, h = flowable.wrapOn(canv, width, section.height)
+                y -= h
+                flowable.drawOn(canv, section.left, y)
+                y -= flowable.getSpaceAfter()
+        footer = section.part("footers", record.number, record.first_of_section, even_odd)
+        if footer:
+            flowables = self._part(footer, record.number, total)
+            sizes = [f.wrapOn(canv, width, section.height)[1] for f in flowables]
+            last = len(flowables) - 1
+            y = section.footer + sum(
+                (f.getSpaceBefore() if i else 0.0) + h + (f.getSpaceAfter() if i < last else 0.0)
+                for i, (f, h) in enumerate(zip(flowables, sizes, strict=True))
+            )
+            for index, (flowable, h) in enumerate(zip(flowables, sizes, strict=True)):
+                if index:
+                    y -= flowable.getSpaceBefore()
+                y -= h
+                flowable.drawOn(canv, section.left, y)
+                y -= flowable.getSpaceAfter()
+
+
+def write_pdf(
+    package: WordPackage, info: DocumentInfo | None = None, *, locked: frozenset[str] = frozenset()
+) -> bytes:
+    """The PDF of a rendered Word document: its text, tables and fields, laid out as Word lays them out.
+
+    ``info`` gives the document its identity (metadata, the hidden ``doc_id`` field, the QR
+    code); ``locked`` names fields that are read-only whatever the template says (the
+    issued terms). The same arguments give the same bytes. Raises :class:`RenderError`
+    for a document the writer cannot render, naming what and where.
+    """
+    try:
+        with _render_lock, _word_baselines(), _no_collection():
+            analysis = analysis_of(package)
+            story = Builder(package, analysis, locked=locked).document()
+            writer = _Writer(package, analysis, story, info, locked)
+            buffer = io.BytesIO()
+            canvas_class = type("_Canvas", (_DocumentCanvas,), {"info": info, "writer": writer})
+            doc = _DocTemplate(buffer, writer, info)
+            doc.build(writer.flowables(), canvasmaker=canvas_class)
+    except AgreementgenError:
+        raise
+    except LayoutError as exc:
+        raise RenderError(
+            f"could not lay out the PDF of {_who(info)}: something is too large for a page ({exc}); "
+            "in the template, let table rows break across pages or shorten the content"
+        ) from exc
+    except Exception as exc:
+        raise RenderError(f"could not write the PDF of {_who(info)}: {type(exc).__name__}: {exc}") from exc
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """No cyclic garbage collection while a document is written: laying out makes tens of thousands
+    of short-lived objects, and collecting them mid-document costs a tenth of the time. What a
+    document leaves behind is collected afterwards, as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _word_baselines() -> Iterator[None]:
+    """Lines sit on their ascent, as in Word: a paragraph's first baseline is its first line's ascent
+    below its top (reportlab's default, the font size, would push a field box taller than the text
+    above the paragraph). reportlab reads the setting as a module global; it is put back after."""
+    previous = reportlab_paragraph.paraFontSizeHeightOffset
+    reportlab_paragraph.paraFontSizeHeightOffset = 0
+    try:
+        yield
+    finally:
+        reportlab_paragraph.paraFontSizeHeightOffset = previous
+
+
+def _who(info: DocumentInfo | None) -> str:
+    return info.doc_id if info is not None else "the document"
+
+
+def clear_caches() -> None:
+    """Forget every per-process cache (output does not change, only speed)."""
+    with _render_lock:
+        fonts.clear()
+
+
+__all__ += ["Section", "clear_caches"]
