@@ -107,6 +107,8 @@ class GridTable(Flowable):  # type: ignore[misc]
         self.align = align
         self.row_heights: list[float] = []
         self.avail = 0.0
+        self.width = 0.0
+        self.height = 0.0
         self.keepWithNext = 0
 
     # -- layout --------------------------------------------------------------------------
