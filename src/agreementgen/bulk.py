@@ -22,6 +22,7 @@ Owns the hot path of the product. Guarantees:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -125,7 +126,18 @@ def _init_worker(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[s
     _STATE = _prepare(scheme, options, done)
 
 
+def collect_less() -> None:
+    """Cyclic garbage collection less often, for a process rendering documents in bulk.
+
+    Laying out a document makes tens of thousands of short-lived objects; with Python's default
+    thresholds, collecting them (and scanning the layout caches each time) takes a fifth of the
+    time a PDF takes. Nothing is kept longer: garbage is collected, only in bigger batches.
+    """
+    gc.set_threshold(50_000, 20, 1_000)
+
+
 def _prepare(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> _Worker:
+    collect_less()
     kinds = [get_kind(k) for k in options.kinds]
     templates = {kind.name: compile_template(kind.template_path(options.templates_dir)) for kind in kinds}
     return _Worker(scheme, options, kinds, templates, done)
@@ -443,6 +455,7 @@ _STATEMENT_FORMATS: tuple[str, ...] = ()
 
 def _init_statement_worker(template: Path, formats: tuple[str, ...]) -> None:
     global _STATEMENT_TEMPLATE, _STATEMENT_FORMATS
+    collect_less()
     _STATEMENT_TEMPLATE = compile_template(template)
     _STATEMENT_FORMATS = tuple(f for f in formats if f in _STATEMENT_TEMPLATE.formats)
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Paragraph
 from reportlab.platypus.paraparser import ParaFrag
@@ -48,6 +49,8 @@ __all__ = [
     "TabLine",
     "WordParagraph",
     "colour",
+    "draw_at",
+    "draw_block_at",
 ]
 
 # Locked controls print their text in the flow; a link with this prefix marks where, so the
@@ -190,24 +193,76 @@ class WordParagraph(Paragraph):  # type: ignore[misc]
         parts: list[Flowable] = super().split(availWidth, availHeight)
         return parts
 
-    def draw(self) -> None:
+    def replay_spec(self) -> tuple[Any, Sequence[str], str] | None:
         proto = self._proto
-        if proto is None or not proto.replayable:
+        if proto is None or not proto.replayable or proto.dynamic:
+            return None
+        return (proto.key, self.width, self.height), proto.faces, proto.special
+
+    def draw(self) -> None:
+        spec = self.replay_spec()
+        if spec is None:
             super().draw()
             return
-        replay(self, (proto.key, self.width, self.height), proto.faces, proto.special, super().draw)
+        replay(self, *spec, super().draw)
+
+
+def draw_at(flowable: Flowable, canv: Any, x: float, y: float) -> None:
+    """Draw a wrapped flowable with its lower-left corner at (x, y) — by replaying its drawing when
+    that is known, writing exactly what ``drawOn`` and the drawing itself would have written."""
+    spec = flowable.replay_spec() if hasattr(flowable, "replay_spec") else None
+    if spec is None or not _replayed(canv, x, y, *spec):
+        flowable.drawOn(canv, x, y)
+
+
+def draw_block_at(
+    canv: Any, x: float, y: float, key: Any, faces: Sequence[str], special: str, draw: Any
+) -> None:
+    """Draw a block (``draw`` draws it relative to its lower-left corner) at (x, y), replaying what
+    the same drawing wrote before, else drawing and remembering it."""
+    if _replayed(canv, x, y, key, faces, special):
+        return
+    canv.saveState()
+    canv.translate(x, y)
+    try:
+        replay_on(canv, key, faces, special, draw)
+    finally:
+        canv.restoreState()
+
+
+def _replayed(canv: Any, x: float, y: float, key: Any, faces: Sequence[str], special: str) -> bool:
+    """Write the remembered drawing of ``key`` at (x, y), if there is one for the document's fonts."""
+    fonts_now = codes(canv._doc, faces, special)
+    known = _DRAWN.items.get((key, _text_state(canv), fonts_now)) if fonts_now is not None else None
+    if known is None:
+        return False
+    code, fields = known
+    out = canv._code
+    out.append("q")  # as canvas.saveState(); canvas.translate(x, y) …
+    out.append(f"1 0 0 1 {fp_str(x, y)} cm")
+    out.extend(code)
+    out.append("Q")  # … canvas.restoreState()
+    if fields:
+        ox, oy = canv.absolutePosition(x, y)
+        for field_spec, (x0, y0, x1, y1) in fields:
+            canv.place_field(field_spec, (x0 + ox, y0 + oy, x1 + ox, y1 + oy))
+    return True
 
 
 def replay(flowable: Flowable, key: Any, faces: Sequence[str], special: str, draw: Any) -> None:
-    """Draw ``flowable`` by replaying what the same drawing produced before, or draw and remember it.
+    """Draw ``flowable`` (its canvas translated to it) by replaying, or draw and remember it."""
+    replay_on(flowable.canv, key, faces, special, draw)
+
+
+def replay_on(canv: Any, key: Any, faces: Sequence[str], special: str, draw: Any) -> None:
+    """Replay what the same drawing (at the canvas's current origin) wrote before, or draw and remember it.
 
     ``key`` must name everything the drawing depends on besides the canvas: the document's
     fonts (their internal names and the codes of ``special``, its non-ASCII characters, in
     ``faces``) and the canvas's text state are added here. Form fields it made are remembered
-    relative to the flowable and made again where it is now; anything else that is not page
+    relative to the origin and made again where it is now; anything else that is not page
     content (a link, a picture, a form XObject) makes the drawing one that is not remembered.
     """
-    canv = flowable.canv
     fonts_now = codes(canv._doc, faces, special)
     if fonts_now is None:
         draw()
@@ -260,8 +315,9 @@ class Prototype:
     paragraph: WordParagraph
     faces: tuple[str, ...]
     special: str  # its non-ASCII characters
-    replayable: bool  # no fields, pictures or links: its drawing can be replayed
+    replayable: bool  # no pictures: its drawing can be replayed
     stretch: bool = False  # has a field that takes the rest of its line
+    dynamic: bool = False  # prints a page number (a header or footer), filled in on each page
     wraps: dict[float, tuple[Any, ...]] = field(default_factory=dict)
     _stretched: dict[float, list[ParaFrag]] = field(default_factory=dict)
 
@@ -328,6 +384,7 @@ class Segment:
     frags: tuple[ParaFrag, ...]
     width: float
     decimal_width: float  # width up to the decimal point (decimal tabs)
+    dynamic: bool = False  # has a page number (its width is measured on each page)
 
 
 def _plain(f: ParaFrag) -> bool:
@@ -363,6 +420,21 @@ class TabLine(Flowable):  # type: ignore[misc]
         self.keepWithNext = word.keep_next
         self.places: list[tuple[float, Segment, float]] = []  # (x, segment, leader start)
         self.use_fallback = False
+        self.values: dict[str, str] = {}  # PAGE and NUMPAGES on the page being drawn
+
+    def _filled(self, segment: Segment) -> Segment:
+        """A segment with its page numbers, if any, those of the page being drawn."""
+        if not segment.dynamic:
+            return segment
+        frags = []
+        for f in segment.frags:
+            kind = getattr(f, "dynamic", "")
+            if kind:
+                f = copy.copy(f)
+                f.text = self.values.get(kind, f.text)
+            frags.append(f)
+        width = sum(stringWidth(f.text, f.fontName, f.fontSize) for f in frags)
+        return Segment(tuple(frags), width, width, False)
 
     def _leader(self, canv: Any, start: float, end: float, baseline: float) -> None:
         """Dots from the end of the text to a tab stop with a dot leader."""
@@ -377,9 +449,10 @@ class TabLine(Flowable):  # type: ignore[misc]
         left = self.style.leftIndent + self.style.firstLineIndent
         right_edge = width - self.style.rightIndent
         x = left
-        places: list[tuple[float, Segment, float]] = [(x, self.segments[0], -1.0)]
-        x += self.segments[0].width
-        for segment in self.segments[1:]:
+        segments = [self._filled(s) for s in self.segments]
+        places: list[tuple[float, Segment, float]] = [(x, segments[0], -1.0)]
+        x += segments[0].width
+        for segment in segments[1:]:
             stop = next((s for s in self.stops if s.position > x + 0.01), None)
             if stop is None:
                 grid = self.default_tab or 36.0
@@ -421,12 +494,18 @@ class TabLine(Flowable):  # type: ignore[misc]
         if self.use_fallback:
             self.fallback.drawOn(canv, 0, 0)
             return
-        proto = self.fallback._proto
-        if proto is not None and proto.replayable:
-            key = (proto.key, "tabs", self.width, self.height)
-            replay(self, key, proto.faces, proto.special, self._draw_segments)
+        spec = self.replay_spec()
+        if spec is not None:
+            replay(self, *spec, self._draw_segments)
         else:
             self._draw_segments()
+
+    def replay_spec(self) -> tuple[Any, Sequence[str], str] | None:
+        proto = self.fallback._proto
+        if self.use_fallback or proto is None or not proto.replayable:
+            return None
+        numbers = tuple(sorted(self.values.items())) if proto.dynamic else ()
+        return (proto.key, "tabs", self.width, self.height, numbers), proto.faces, proto.special
 
     def _draw_segments(self) -> None:
         canv = self.canv
@@ -538,7 +617,7 @@ class BorderBox(Flowable):  # type: ignore[misc]
         y = self.height - self.pad_top
         for child, (_, h), gap in zip(self.children, self.sizes, self._gaps(), strict=True):
             y -= gap + h
-            child.drawOn(canv, 0, y)
+            draw_at(child, canv, 0, y)
 
 
 def _border_room(border: Border | None) -> float:
@@ -596,12 +675,20 @@ class CellStack(Flowable):  # type: ignore[misc]
         return 0.0
 
     def draw(self) -> None:
+        self.draw_from(self.canv, 0.0, 0.0)
+
+    def draw_from(self, canv: Any, x: float, y: float) -> None:
+        """Draw the content with the cell's lower-left corner at (x, y) (no translation of its own)."""
         room = self.height - self.content_height
-        y = self.height - (room / 2 if self.valign == "MIDDLE" else room if self.valign == "BOTTOM" else 0.0)
+        top = (
+            y
+            + self.height
+            - (room / 2 if self.valign == "MIDDLE" else room if self.valign == "BOTTOM" else 0.0)
+        )
         for child, (_, h), gap in zip(self.children, self.sizes, self.gaps, strict=True):
-            y -= gap + h
-            child.wrapOn(self.canv, self.width, h)  # children may be shared: lay this one out for here
-            child.drawOn(self.canv, 0, y)
+            top -= gap + h
+            child.wrapOn(canv, self.width, h)  # children may be shared: lay this one out for here
+            draw_at(child, canv, x, top)
 
 
 def _fits_a_fresh_frame(flowable: Flowable, height: float) -> bool:
@@ -645,11 +732,12 @@ class Frozen(Flowable):  # type: ignore[misc]
         parts: list[Flowable] = inner.split(availWidth, availHeight)
         return parts
 
+    def replay_spec(self) -> tuple[Any, Sequence[str], str]:
+        return (self.key, self.avail, self.width, self.height), self.faces, self.special
+
     def draw(self) -> None:
         def draw_inner() -> None:
-            self.inner.wrapOn(
-                self.canv, self.avail, 1e9
-            )  # its layout for this width (it may have had another)
+            self.inner.wrapOn(self.canv, self.avail, 1e9)  # laid out for this width (it may have had another)
             self.inner.drawOn(self.canv, 0, 0)
 
-        replay(self, (self.key, self.avail, self.width, self.height), self.faces, self.special, draw_inner)
+        replay(self, *self.replay_spec(), draw_inner)

@@ -24,8 +24,8 @@ parallel with processes, as the bulk runner does.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
-import gc
 import io
 import threading
 import zlib
@@ -39,14 +39,22 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+from reportlab.platypus import Flowable
 from reportlab.platypus import paragraph as reportlab_paragraph
-from reportlab.platypus.doctemplate import LayoutError, NextPageTemplate
 from reportlab.platypus.flowables import PageBreakIfNotEmpty
 
 from ...errors import AgreementgenError, RenderError
 from . import fonts
-from .flowables import OVERLAY_PREFIX, FieldBox, FieldSpec, colour
+from .flowables import (
+    OVERLAY_PREFIX,
+    BorderBox,
+    FieldBox,
+    FieldSpec,
+    TabLine,
+    WordParagraph,
+    colour,
+    draw_at,
+)
 from .form import Look, form_of, num
 from .story import Analysis, Builder, Story, analysis_of
 from .word import Section, WordPackage
@@ -282,46 +290,129 @@ def _save_without_a85(save: Callable[[], None]) -> None:
 # --------------------------------------------------------------------------- the document
 
 
-class _DocTemplate(BaseDocTemplate):  # type: ignore[misc]
-    def __init__(self, target: io.BytesIO, writer: _Writer, info: DocumentInfo | None) -> None:
-        first = writer.story.sections[0][0]
-        super().__init__(
-            target,
-            pagesize=(first.width, first.height),
-            leftMargin=first.left,
-            rightMargin=first.right,
-            topMargin=first.top,
-            bottomMargin=first.bottom,
-            invariant=1,
-            title=info.title if info else "",
-            author=info.author if info else "",
-            subject=info.subject if info else "",
-            keywords=list(info.keywords) if info else [],
-            creator="agreementgen",
-        )
+class _Layout:
+    """Lays a story out on pages: the flow of flowables down each page's text area, Word's way.
+
+    Space before a flowable is dropped at the top of a page; space after the last one on a page
+    is dropped too. A run of flowables that keep with the next moves to a new page together
+    when it would fit there and does not fit here. A flowable too tall for what is left of a
+    page is split (a paragraph between lines, a table between rows), else moved to the next
+    page. Splitting code asks ``flowable._frame`` whether it is at the top of a page
+    (``_atTop``) and how tall a page is (``_height``), as platypus's frames tell it.
+    """
+
+    def __init__(self, canv: _DocumentCanvas, writer: _Writer) -> None:
+        self.canv = canv
         self.writer = writer
-        templates = []
-        for index, (section, _) in enumerate(writer.story.sections):
-            frame = Frame(
-                section.left,
-                section.bottom,
-                section.frame_width,
-                section.height - section.top - section.bottom,
-                leftPadding=0,
-                rightPadding=0,
-                topPadding=0,
-                bottomPadding=0,
-                id=f"body{index}",
-            )
-            templates.append(
-                PageTemplate(
-                    id=f"section{index}",
-                    frames=[frame],
-                    onPage=functools.partial(writer.on_page, index),
-                    pagesize=(section.width, section.height),
+        self.section_index = 0
+        self.section = writer.story.sections[0][0]
+        self.page_open = False
+        self._atTop = True
+        self._height = 0.0
+        self.y = 0.0
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def new_page(self) -> None:
+        if self.page_open:
+            self.canv.showPage()
+        section = self.section
+        self.canv.setPageSize((section.width, section.height))
+        self.writer.on_page(self.section_index, self.canv)
+        self.page_open = True
+        self._atTop = True
+        self._height = section.height - section.top - section.bottom
+        self.y = section.height - section.top
+
+    @property
+    def bottom(self) -> float:
+        return self.section.bottom
+
+    # -- the flow ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        for index, (section, content) in enumerate(self.writer.story.sections):
+            self.section_index, self.section = index, section
+            if not self.page_open or section.start != "continuous" or not self._fits_section(section):
+                self.new_page()
+            queue = list(content)
+            queue.reverse()  # a stack: the next flowable at the end
+            while queue:
+                self.add(queue.pop(), queue)
+        if not self.page_open:
+            self.new_page()
+        self.canv.showPage()
+
+    def _fits_section(self, section: Section) -> bool:
+        """A continuous section shares the page only if the page has its size and margins."""
+        current = self.section
+        return (current.width, current.height, current.left, current.right) == (
+            section.width,
+            section.height,
+            section.left,
+            section.right,
+        )
+
+    def add(self, flowable: Flowable, queue: list[Flowable]) -> None:
+        if isinstance(flowable, PageBreakIfNotEmpty):
+            if not self._atTop:
+                self.new_page()
+            return
+        if _keeps_with_next(flowable) and queue and not self._atTop:
+            group = [flowable]
+            index = len(queue) - 1
+            while index >= 0 and _keeps_with_next(group[-1]):
+                group.append(queue[index])
+                index -= 1
+            height = self._group_height(group)
+            room = self.y - self.bottom
+            if height > room and height <= self._height:
+                self.new_page()
+        self.place(flowable, queue)
+
+    def _group_height(self, group: list[Flowable]) -> float:
+        width = self.section.frame_width
+        total = 0.0
+        for number, flowable in enumerate(group):
+            _, h = flowable.wrapOn(self.canv, width, self._height)
+            total += h + (flowable.getSpaceBefore() if number else 0.0)
+            if number < len(group) - 1:
+                total += flowable.getSpaceAfter()
+        return total
+
+    def place(self, flowable: Flowable, queue: list[Flowable]) -> None:
+        width = self.section.frame_width
+        canv = self.canv
+        for _attempt in range(3):
+            before = 0.0 if self._atTop else flowable.getSpaceBefore()
+            room = self.y - before - self.bottom
+            _, h = flowable.wrapOn(canv, width, room)
+            if h <= room + 1e-6:
+                self.y -= before + h
+                draw_at(flowable, canv, self.section.left, self.y)
+                self.y -= flowable.getSpaceAfter()
+                self._atTop = False
+                return
+            flowable._frame = self
+            flowable.canv = canv
+            parts = flowable.split(width, room) if room > 0 else []
+            if len(parts) > 1:
+                first, *rest = parts
+                queue.extend(reversed(rest))
+                self.place(first, queue)
+                self.new_page()
+                return
+            if self._atTop:
+                raise RenderError(
+                    "something in the document is taller than a page and cannot be split "
+                    f"({type(flowable).__name__}, {h:.0f} pt on a {self._height:.0f} pt page); in the "
+                    "template, let its table rows break across pages or shorten it"
                 )
-            )
-        self.addPageTemplates(templates)
+            self.new_page()
+
+
+def _keeps_with_next(flowable: Flowable) -> bool:
+    return bool(flowable.getKeepWithNext())
 
 
 class _Writer:
@@ -337,17 +428,7 @@ class _Writer:
         self.section_pages: dict[int, int] = {}
         self.parts: dict[Any, list[Flowable]] = {}
 
-    def flowables(self) -> list[Flowable]:
-        out: list[Flowable] = []
-        for index, (section, content) in enumerate(self.story.sections):
-            if index:
-                out.append(NextPageTemplate(f"section{index}"))
-                if section.start != "continuous":
-                    out.append(PageBreakIfNotEmpty())
-            out += content
-        return out
-
-    def on_page(self, section_index: int, canv: _DocumentCanvas, doc: Any) -> None:
+    def on_page(self, section_index: int, canv: _DocumentCanvas) -> None:
         section = self.story.sections[section_index][0]
         page = canv.getPageNumber()
         count = self.section_pages.get(section_index, 0)
@@ -373,19 +454,14 @@ class _Writer:
         canv.restoreState()
 
     def _part(self, name: str, page: int, total: int) -> list[Flowable]:
-        dynamic = b"PAGE" in self.package.parts.get(name, b"")
-        key = (name, page if dynamic else 0, total if dynamic else 0)
-        known = self.parts.get(key)
-        if known is None:
-            builder = Builder(
-                self.package,
-                self.analysis,
-                locked=self.locked,
-                dynamic={"PAGE": str(page), "NUMPAGES": str(total)},
-            )
-            known = self.parts[key] = builder.part(name)
+        """A header's or footer's flowables, with the page numbers of this page."""
+        known = self.parts.get(name)
+        if known is None:  # built once a document: page numbers are filled in on each page
+            builder = Builder(self.package, self.analysis, locked=self.locked)
+            known = self.parts[name] = builder.part(name)
             self.story.faces |= builder.faces
-        return known
+        values = {"PAGE": str(page), "NUMPAGES": str(total)}
+        return [_numbered(flowable, values) for flowable in known]
 
     def draw_page_furniture(self, canv: Canvas, record: _PageRecord, total: int) -> None:
         section = self.story.sections[record.section][0]
@@ -398,7 +474,7 @@ class _Writer:
                 y -= flowable.getSpaceBefore()
                 _, h = flowable.wrapOn(canv, width, section.height)
                 y -= h
-                flowable.drawOn(canv, section.left, y)
+                draw_at(flowable, canv, section.left, y)
                 y -= flowable.getSpaceAfter()
         footer = section.part("footers", record.number, record.first_of_section, even_odd)
         if footer:
@@ -413,8 +489,37 @@ class _Writer:
                 if index:
                     y -= flowable.getSpaceBefore()
                 y -= h
-                flowable.drawOn(canv, section.left, y)
+                draw_at(flowable, canv, section.left, y)
                 y -= flowable.getSpaceAfter()
+
+
+def _numbered(flowable: Flowable, values: dict[str, str]) -> Flowable:
+    """A header or footer flowable showing this page's numbers (``PAGE``, ``NUMPAGES``)."""
+    if isinstance(flowable, TabLine):
+        flowable.values = values
+        return flowable
+    if isinstance(flowable, WordParagraph) and flowable._proto is not None and flowable._proto.dynamic:
+        return _with_numbers(flowable, values)
+    if isinstance(flowable, BorderBox):
+        children = [_numbered(child, values) for child in flowable.children]
+        if any(new is not old for new, old in zip(children, flowable.children, strict=True)):
+            return BorderBox(children, flowable.word)
+    return flowable
+
+
+def _with_numbers(paragraph: WordParagraph, values: dict[str, str]) -> WordParagraph:
+    """A header or footer paragraph (not a tab line) with this page's numbers in it, laid out anew."""
+    frags = []
+    for f in paragraph.frags:
+        kind = getattr(f, "dynamic", "")
+        if kind:
+            f = copy.copy(f)
+            f.text = values.get(kind, f.text)
+        frags.append(f)
+    made = WordParagraph("", paragraph.style, frags=frags)
+    made.word = paragraph.word
+    made.bulletText = paragraph.bulletText
+    return made
 
 
 def write_pdf(
@@ -428,38 +533,27 @@ def write_pdf(
     for a document the writer cannot render, naming what and where.
     """
     try:
-        with _render_lock, _word_baselines(), _no_collection():
+        with _render_lock, _word_baselines():
             analysis = analysis_of(package)
             story = Builder(package, analysis, locked=locked).document()
             writer = _Writer(package, analysis, story, info, locked)
             buffer = io.BytesIO()
             canvas_class = type("_Canvas", (_DocumentCanvas,), {"info": info, "writer": writer})
-            doc = _DocTemplate(buffer, writer, info)
-            doc.build(writer.flowables(), canvasmaker=canvas_class)
+            first = story.sections[0][0]
+            canv = canvas_class(buffer, pagesize=(first.width, first.height), invariant=1)
+            if info is not None:
+                canv.setTitle(info.title)
+                canv.setAuthor(info.author)
+                canv.setSubject(info.subject)
+                canv.setKeywords(", ".join(info.keywords))
+            canv.setCreator("agreementgen")
+            _Layout(canv, writer).run()
+            canv.save()
     except AgreementgenError:
         raise
-    except LayoutError as exc:
-        raise RenderError(
-            f"could not lay out the PDF of {_who(info)}: something is too large for a page ({exc}); "
-            "in the template, let table rows break across pages or shorten the content"
-        ) from exc
     except Exception as exc:
         raise RenderError(f"could not write the PDF of {_who(info)}: {type(exc).__name__}: {exc}") from exc
     return buffer.getvalue()
-
-
-@contextlib.contextmanager
-def _no_collection() -> Iterator[None]:
-    """No cyclic garbage collection while a document is written: laying out makes tens of thousands
-    of short-lived objects, and collecting them mid-document costs a tenth of the time. What a
-    document leaves behind is collected afterwards, as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextlib.contextmanager

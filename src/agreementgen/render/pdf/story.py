@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -80,6 +79,7 @@ from .word import (
     WordPackage,
     iter_children,
     para_props_of,
+    parse_xml,
     read_section,
     run_props_of,
     w,
@@ -133,6 +133,7 @@ class Analysis:
 _ANALYSES = fonts.memo(16)
 _RECIPES = fonts.memo(8192)
 _PROPS = fonts.memo(8192)
+_LEVELS = fonts.memo(2048)
 _TABLES = fonts.memo(1024)
 _IMAGES = fonts.memo(64)
 
@@ -181,6 +182,7 @@ class _Item:
     width: float = 0.0
     height: float = 0.0
     stretch: bool = False
+    dynamic: str = ""  # PAGE or NUMPAGES: the text is a page number, filled in on each page
 
 
 @dataclass
@@ -190,6 +192,46 @@ class _Recipe:
     make: Callable[[], list[Flowable]]
     faces: frozenset[str]
     special: frozenset[str] = frozenset()
+
+
+class _Node:
+    """A block of a story: its XML (the key of every layout cache) and its element, made when needed.
+
+    Its XML is serialised once, when a cache first needs it; a node made from bytes is parsed only
+    when something not cached needs its element.
+    """
+
+    __slots__ = ("_element", "_wrapper", "_xml", "tag")
+
+    def __init__(
+        self,
+        tag: str,
+        xml: bytes | None = None,
+        element: etree._Element | None = None,
+        wrapper: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        self.tag = tag
+        self._xml = xml
+        self._element = element
+        self._wrapper = wrapper
+
+    @classmethod
+    def of(cls, element: etree._Element) -> _Node:
+        return cls(element.tag, element=element)
+
+    @property
+    def xml(self) -> bytes:
+        if self._xml is None:
+            self._xml = etree.tostring(self._element)
+        return self._xml
+
+    @property
+    def element(self) -> etree._Element:
+        if self._element is None:
+            assert self._wrapper is not None and self._xml is not None
+            head, tail = self._wrapper
+            self._element = parse_xml(head + self._xml + tail, "word/document.xml")[0]
+        return self._element
 
 
 def _table_recipe(built: list[Flowable], key: Any, faces: tuple[str, ...], special: str) -> _Recipe:
@@ -252,14 +294,11 @@ class Builder:
     # -- the body ----------------------------------------------------------------------------
 
     def document(self) -> Story:
-        body = self.package.xml(self.package.main).find(w("body"))
-        if body is None:
-            raise RenderError("the document has no body", path=self.package.label)
         where = _Where(self.package.main)
+        children = self._body()
         sections: list[tuple[Section, list[Flowable]]] = []
         previous: Section | None = None
         current: list[Flowable] = []
-        children = list(iter_children(body))
         for start, end, sect_pr in _section_runs(children):
             section = read_section(sect_pr, self.package, previous)
             if section.columns > 1:
@@ -270,6 +309,13 @@ class Builder:
         self.check()
         return Story(sections, self.faces)
 
+    def _body(self) -> list[_Node]:
+        """The body's blocks."""
+        body = self.package.xml(self.package.main).find(w("body"))
+        if body is None:
+            raise RenderError("the document has no body", path=self.package.label)
+        return [_Node.of(child) for child in iter_children(body)]
+
     def part(self, name: str) -> list[Flowable]:
         """A header or footer part's flowables."""
         root = self.package.xml(name)
@@ -277,82 +323,84 @@ class Builder:
         self.check()
         return flowables
 
-    def blocks(self, children: list[etree._Element], where: _Where) -> list[Flowable]:
+    def blocks(self, children: Sequence[etree._Element | _Node], where: _Where) -> list[Flowable]:
         """Paragraphs, tables and block-level controls, in order, as flowables."""
         out: list[Flowable] = []
-        xml = {id(c): etree.tostring(c) for c in children if c.tag == w("p")}
-        props = {key: self._props(c, where, xml[key]) for c in children if (key := id(c)) in xml}
-        siblings = _contextual_neighbours(children, props)
-        for child in children:
-            tag = child.tag
-            if tag == w("p"):
-                key = id(child)
-                out += self.paragraph(child, where, props[key], siblings.get(key, (False, False)), xml[key])
-            elif tag == w("tbl"):
-                out += self.table(child, where)
+        nodes = [c if isinstance(c, _Node) else _Node.of(c) for c in children if isinstance(c.tag, str)]
+        props = {i: self._props(n, where) for i, n in enumerate(nodes) if n.tag == _P}
+        siblings = _contextual_neighbours(nodes, props)
+        for i, node in enumerate(nodes):
+            tag = node.tag
+            if tag == _P:
+                out += self.paragraph(node, where, props[i], siblings.get(i, (False, False)))
+            elif tag == _TBL:
+                out += self.table(node, where)
             elif tag == w("sdt"):
-                out += self.block_control(child, where)
+                out += self.block_control(node.element, where)
             elif tag in (w("customXml"), w("smartTag")):
-                out += self.blocks(list(iter_children(child)), where)
-            elif tag in _IGNORED_BLOCKS or not isinstance(tag, str):
+                out += self.blocks(list(iter_children(node.element)), where)
+            elif tag in _IGNORED_BLOCKS:
                 continue
             elif tag == w("altChunk"):
-                self._unsupported(where, child, "an embedded document (altChunk)")
+                self._unsupported(where, node.element, "an embedded document (altChunk)")
             else:
-                self._unsupported(where, child, f"a {etree.QName(tag).localname} element")
+                self._unsupported(where, node.element, f"a {etree.QName(tag).localname} element")
         return _group_borders(out)
 
     # -- paragraphs -----------------------------------------------------------------------
 
-    def _props(self, p: etree._Element, where: _Where, xml: bytes | None = None) -> ParaProps:
-        """A paragraph's properties, cached by the paragraph's own XML (``xml``) when it is given."""
-        if xml is not None:
-            known = _PROPS.items.get((self.analysis.key, xml, where.table_key))
+    def _props(self, node: _Node | etree._Element, where: _Where) -> ParaProps:
+        """A paragraph's properties, cached by the paragraph's own XML."""
+        if isinstance(node, _Node) and self.cache:
+            memo_key = (self.analysis.key, node.xml, where.table_key)
+            known = _PROPS.items.get(memo_key)
             if known is not None:
                 return known  # type: ignore[no-any-return]
+        p = node.element if isinstance(node, _Node) else node
         ppr = p.find(w("pPr"))
         key = etree.tostring(ppr) if ppr is not None else b""
         props = self.styles.paragraph(ppr, key, where.table, where.table_key)
-        if xml is not None:
-            _PROPS.get((self.analysis.key, xml, where.table_key), lambda: props)
+        if isinstance(node, _Node) and self.cache:
+            _PROPS.get(memo_key, lambda: props)
         return props
 
     def paragraph(
-        self,
-        p: etree._Element,
-        where: _Where,
-        props: ParaProps,
-        contextual: tuple[bool, bool],
-        xml: bytes | None = None,
+        self, node: _Node, where: _Where, props: ParaProps, contextual: tuple[bool, bool]
     ) -> list[Flowable]:
         label: tuple[str, RunProps, str] | None = None
         if props.num_id and props.num_id != "0":
             found = self.counter.next(props.num_id, props.ilvl)
             if found is not None:
                 text, level = found
-                props = _with_level_indents(props, level.ppr, p.find(w("pPr")))
+                props = self._level_props(node, props, level.ppr)
                 label = (text, self.styles.run_from(self._run_base(props, where), level.rpr), level.suffix)
         if not self.cache:
-            recipe = self._recipe(p, where, props, label, contextual)
+            recipe = self._recipe(node.element, where, props, label, contextual)
         else:
-            xml = xml if xml is not None else etree.tostring(p)
             key = (
                 self.analysis.key,
-                xml,
+                node.xml,
                 where.table_key,
                 where.overlay,
                 label and label[0],
                 contextual,
-                self._dynamic_key(where, xml),
             )
-            recipe = _RECIPES.get(key, lambda: self._recipe(p, where, props, label, contextual, key))
+            recipe = _RECIPES.get(
+                key, lambda: self._recipe(node.element, where, props, label, contextual, key)
+            )
         self.faces |= recipe.faces
         self.special |= recipe.special
         return recipe.make()
 
-    def _dynamic_key(self, where: _Where, xml: bytes) -> tuple[tuple[str, str], ...]:
-        """The page numbers a header's or footer's paragraph prints, if it prints any (a cache key part)."""
-        return tuple(sorted(self.dynamic.items())) if where.header and b"PAGE" in xml else ()
+    def _level_props(self, node: _Node, props: ParaProps, level_ppr: Props) -> ParaProps:
+        """A list paragraph's properties with its level's indents (cached by its XML)."""
+        key = (self.analysis.key, node.xml, props)  # the level is the paragraph's (num_id, ilvl)
+        if not self.cache:
+            return _with_level_indents(props, level_ppr, node.element.find(w("pPr")))
+        known: ParaProps = _LEVELS.get(
+            key, lambda: _with_level_indents(props, level_ppr, node.element.find(w("pPr")))
+        )
+        return known
 
     def _run_base(self, props: ParaProps, where: _Where) -> Props:
         return self.styles.paragraph_run_base(props, where.table)
@@ -423,7 +471,10 @@ class Builder:
             if item.kind == "text":
                 if not item.text:
                     continue
-                frags.append(self._frag(item.text, run, item.link, index, faces))
+                made = self._frag(item.text, run, item.link, index, faces)
+                if item.dynamic:
+                    made.dynamic = item.dynamic  # a page number: its text is each page's
+                frags.append(made)
                 sizes.append(run.size)
             elif item.kind == "br":
                 frags.append(line_break(run.face, run.size, colour(run.colour)))
@@ -458,6 +509,7 @@ class Builder:
             faces=tuple(sorted(faces)),
             special=special,
             replayable=replayable and key is not None,
+            dynamic=any(getattr(f, "dynamic", "") for f in frags),
             stretch=any(
                 isinstance(getattr(f, "cbDefn", None) and f.cbDefn.image, FieldBox) and f.cbDefn.image.stretch
                 for f in frags
@@ -714,8 +766,8 @@ class Builder:
         if kind in ("PAGE", "NUMPAGES", "SECTIONPAGES"):
             if not where.header:
                 self._unsupported(where, paragraph, f"a {kind} field outside a header or footer")
-            value = self.dynamic.get("NUMPAGES" if kind == "SECTIONPAGES" else kind, "1")
-            out.append(_Item("text", value, props, ""))
+            name = "NUMPAGES" if kind == "SECTIONPAGES" else kind
+            out.append(_Item("text", self.dynamic.get(name, "1"), props, "", dynamic=name))
             state.stack[-1] = (parts, "hidden", "")
         elif kind == "HYPERLINK":
             state.stack[-1] = (parts, "result", _hyperlink_target(instruction))
@@ -738,9 +790,8 @@ class Builder:
         first_run = element.find(w("r"))
         rpr = first_run.find(w("rPr")) if first_run is not None else None
         props = self.styles.run(base, rpr, etree.tostring(rpr) if rpr is not None else b"", base_key)
-        out.append(
-            _Item("text", self.dynamic.get("NUMPAGES" if kind == "SECTIONPAGES" else kind, "1"), props)
-        )
+        name = "NUMPAGES" if kind == "SECTIONPAGES" else kind
+        out.append(_Item("text", self.dynamic.get(name, "1"), props, dynamic=name))
 
     # -- pictures ------------------------------------------------------------------------------
 
@@ -977,19 +1028,17 @@ class Builder:
 
     # -- tables -------------------------------------------------------------------------------
 
-    def table(self, tbl: etree._Element, where: _Where) -> list[Flowable]:
+    def table(self, node: _Node, where: _Where) -> list[Flowable]:
         if not self.cache:
-            return build_table(self, tbl, where)
-        xml = etree.tostring(tbl)
-        dynamic = self._dynamic_key(where, xml)
-        key = (self.analysis.key, xml, where.table_key, where.overlay, where.header, dynamic)
+            return build_table(self, node.element, where)
+        key = (self.analysis.key, node.xml, where.table_key, where.overlay, where.header)
         recipe = _TABLES.items.get(key)
         if recipe is None:
             used = self.counter.used
             outer_faces, outer_special = self.faces, self.special
             self.faces, self.special = set(), set()
             try:
-                built = build_table(self, tbl, where)
+                built = build_table(self, node.element, where)
                 faces, special = tuple(sorted(self.faces)), "".join(sorted(self.special))
             finally:
                 self.faces, self.special = outer_faces | self.faces, outer_special | self.special
@@ -1017,6 +1066,7 @@ class _FieldState:
 # --------------------------------------------------------------------------- helpers
 
 _MATH = "http://schemas.openxmlformats.org/officeDocument/2006/math"
+_P, _TBL, _SECT_PR = w("p"), w("tbl"), w("sectPr")
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _IGNORED_BLOCKS = {
     w("bookmarkStart"),
@@ -1061,37 +1111,39 @@ def _near(element: etree._Element) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _section_runs(children: list[etree._Element]) -> Iterable[tuple[int, int, etree._Element | None]]:
+def _section_runs(children: Sequence[_Node]) -> Iterable[tuple[int, int, etree._Element | None]]:
     """(start, end, sectPr) of each section of the body: a paragraph's sectPr ends one after it."""
     start = 0
     final: etree._Element | None = None
     for index, child in enumerate(children):
-        if child.tag == w("p"):
-            sect = child.find(f"{w('pPr')}/{w('sectPr')}")
+        if child.tag == _P:
+            if b"sectPr" not in child.xml:
+                continue
+            sect = child.element.find(f"{w('pPr')}/{w('sectPr')}")
             if sect is not None:
                 yield start, index + 1, sect
                 start = index + 1
-        elif child.tag == w("sectPr"):
-            final = child
+        elif child.tag == _SECT_PR:
+            final = child.element
     if start < len(children) or final is not None:
         yield start, len(children), final
 
 
 def _contextual_neighbours(
-    children: list[etree._Element], props: Mapping[int, ParaProps]
+    children: Sequence[_Node], props: Mapping[int, ParaProps]
 ) -> dict[int, tuple[bool, bool]]:
-    """For each paragraph, whether its space (before, after) is dropped: Word's "don't add space
-    between paragraphs of the same style", which each paragraph sets for its own spacing."""
+    """For each paragraph (by its index), whether its space (before, after) is dropped: Word's "don't
+    add space between paragraphs of the same style", which each paragraph sets for its own spacing."""
     drop_before: set[int] = set()
     drop_after: set[int] = set()
-    for previous, current in itertools.pairwise(children):
-        a, b = props.get(id(previous)), props.get(id(current))
+    for index in range(1, len(children)):
+        a, b = props.get(index - 1), props.get(index)
         if a is None or b is None or a.style_id != b.style_id:
             continue
         if a.contextual:
-            drop_after.add(id(previous))
+            drop_after.add(index - 1)
         if b.contextual:
-            drop_before.add(id(current))
+            drop_before.add(index)
     return {key: (key in drop_before, key in drop_after) for key in drop_before | drop_after}
 
 
@@ -1146,7 +1198,8 @@ def _segments(frags: list[ParaFrag]) -> list[Segment]:
                         x.text[: x.text.index(".")], x.fontName, x.fontSize
                     )
                     break
-            segments.append(Segment(tuple(current), width, decimal))
+            dynamic = any(getattr(x, "dynamic", "") for x in current)
+            segments.append(Segment(tuple(current), width, decimal, dynamic))
             current = []
         else:
             current.append(f)
@@ -1325,15 +1378,13 @@ def analyse(package: WordPackage, locked: frozenset[str] = frozenset()) -> Build
     """
     builder = Builder(package, analysis_of(package), locked=locked, strict=False, cache=False)
     builder.document()
-    body = package.xml(package.main).find(w("body"))
     names: list[str] = []
-    if body is not None:
-        previous: Section | None = None
-        for _, _, sect_pr in _section_runs(list(iter_children(body))):
-            previous = read_section(sect_pr, package, previous)
-            for _, name in (*previous.headers, *previous.footers):
-                if name not in names:
-                    names.append(name)
+    previous: Section | None = None
+    for _, _, sect_pr in _section_runs(builder._body()):
+        previous = read_section(sect_pr, package, previous)
+        for _, name in (*previous.headers, *previous.footers):
+            if name not in names:
+                names.append(name)
     for name in names:
         builder.part(name)
     return builder

@@ -22,13 +22,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]
 from reportlab.platypus import Flowable
-from reportlab.platypus.doctemplate import Indenter
 
-from .flowables import CellStack, colour
+from .flowables import CellStack, colour, draw_block_at
 from .fonts import memo
 from .form import num
 from .word import Border, Props, _border, iter_children, twips, w
@@ -40,6 +39,8 @@ __all__ = ["Cell", "GridTable", "build_table"]
 
 _VAL = w("val")
 _CELLS = memo(8192)
+_ROWS = memo(4096)
+_BORDERS = memo(1024)
 _CONDITIONS = (  # Word's order of precedence, weakest first
     "wholeTable",
     "band1Vert",
@@ -95,6 +96,8 @@ class GridTable(Flowable):  # type: ignore[misc]
         header_rows: int = 0,
         keep_together: bool = False,
         align: str = "left",
+        indent: float = 0.0,
+        row_keys: Sequence[Any] = (),
     ) -> None:
         super().__init__()
         self.widths = list(widths)
@@ -105,6 +108,9 @@ class GridTable(Flowable):  # type: ignore[misc]
         self.header_rows = header_rows
         self.keep_together = keep_together
         self.align = align
+        self.indent = indent  # from the left margin (tblInd), for a left-aligned table
+        # Per row: (key, faces, non-ASCII characters) of a row the same in every document, else None
+        self.row_keys = list(row_keys) or [None] * nrows
         self.row_heights: list[float] = []
         self.avail = 0.0
         self.width = 0.0
@@ -184,6 +190,8 @@ class GridTable(Flowable):  # type: ignore[misc]
             table_borders=self.table_borders,
             header_rows=self.header_rows if repeat_header else min(self.header_rows, end - start),
             align=self.align,
+            indent=self.indent,
+            row_keys=[self.row_keys[r] for r in keep],
         )
         part.keepWithNext = self.keepWithNext if end == self.nrows else 0
         return part
@@ -192,7 +200,7 @@ class GridTable(Flowable):  # type: ignore[misc]
 
     def _x(self) -> float:
         spare = self.avail - self.width
-        return spare / 2 if self.align == "center" else spare if self.align == "right" else 0.0
+        return spare / 2 if self.align == "center" else spare if self.align == "right" else self.indent
 
     def draw(self) -> None:
         canv = self.canv
@@ -203,31 +211,58 @@ class GridTable(Flowable):  # type: ignore[misc]
         lefts = [x0]
         for width in self.widths:
             lefts.append(lefts[-1] + width)
-        fills: list[str] = []
+        by_row: list[list[Cell]] = [[] for _ in range(self.nrows)]
         for cell in self.cells:
+            by_row[cell.row].append(cell)
+        widths = tuple(self.widths)
+        for r, cells in enumerate(by_row):
+            key = self.row_keys[r]
+            bottom = tops[r + 1]
+            if key is not None:  # a row the same in every document: drawn once, then replayed
+                row_key, faces, special = key
+                block = ("row", row_key, widths, self.row_heights[r], round(x0, 3))
+                draw_block_at(
+                    canv, 0.0, bottom, block, faces, special,
+                    lambda cells=cells, bottom=bottom: self._draw_cells(cells, tops, lefts, bottom),
+                )  # fmt: skip
+            else:
+                self._draw_cells(cells, tops, lefts, 0.0)
+        self._draw_borders(tops, lefts)
+
+    def _draw_cells(self, cells: list[Cell], tops: list[float], lefts: list[float], dy: float) -> None:
+        """Cells' shading, then their content (``dy``: how far the canvas origin has been moved up)."""
+        canv = self.canv
+        fills: list[str] = []
+        for cell in cells:
             if cell.fill:
-                box = (
-                    lefts[cell.col],
-                    tops[cell.row + cell.rows],
-                    lefts[cell.col + cell.cols],
-                    tops[cell.row],
-                )
+                x0, x1 = lefts[cell.col], lefts[cell.col + cell.cols]
+                y0, y1 = tops[cell.row + cell.rows] - dy, tops[cell.row] - dy
                 fills.append(
-                    f"{colour_ops(cell.fill)} rg {num(box[0])} {num(box[1])} {num(box[2] - box[0])} "
-                    f"{num(box[3] - box[1])} re f"
+                    f"{colour_ops(cell.fill)} rg {num(x0)} {num(y0)} {num(x1 - x0)} {num(y1 - y0)} re f"
                 )
         if fills:
             canv._code.append("q " + " ".join(fills) + " Q")
-        for cell in self.cells:
+        for cell in cells:
             top, _, bottom, left = cell.padding
             room = tops[cell.row] - tops[cell.row + cell.rows] - top - bottom
             content = cell.content
             spare = room - content.height
             offset = spare / 2 if cell.valign == "MIDDLE" else spare if cell.valign == "BOTTOM" else 0.0
-            content.drawOn(canv, lefts[cell.col] + left, tops[cell.row] - top - content.height - offset)
-        self._draw_borders(tops, lefts)
+            y = tops[cell.row] - top - content.height - offset - dy
+            content.draw_from(canv, lefts[cell.col] + left, y)
 
     def _draw_borders(self, tops: list[float], lefts: list[float]) -> None:
+        """The table's borders: worked out once per process for each shape of table, then written."""
+        key = (
+            tuple(tops),
+            tuple(lefts),
+            tuple((c.row, c.col, c.rows, c.cols, tuple(sorted(c.borders.items()))) for c in self.cells),
+            tuple(sorted(self.table_borders.items())),
+        )
+        ops = _BORDERS.get(key, lambda: tuple(self._border_ops(tops, lefts)))
+        self.canv._code.extend(ops)
+
+    def _border_ops(self, tops: list[float], lefts: list[float]) -> list[str]:
         """Each edge once: the cell's own border over the table's, the heavier of two cells' own."""
         table = self.table_borders
         horizontal: dict[tuple[int, int], tuple[Border | None, bool]] = {}  # (row line, col) -> (border, own)
@@ -263,6 +298,7 @@ class GridTable(Flowable):  # type: ignore[misc]
                     fallback = table.get("insideV" if inside else default)
                     offer(vertical, (line, r), own or fallback, own is not None)
         paths: dict[tuple[float, str, str], list[str]] = {}
+        out: list[str] = []
         for (line, c), (border, _) in sorted(horizontal.items()):
             if border is not None and border.style != "none" and border.width > 0:
                 y = tops[line]
@@ -281,9 +317,10 @@ class GridTable(Flowable):  # type: ignore[misc]
                 dash = f"[{num(width * 3)} {num(width * 2)}] 0 d "
             elif style == "dotted":
                 dash = f"[{num(width)} {num(width * 2)}] 0 d "
-            self.canv._code.append(
+            out.append(
                 f"q {colour_ops(hex_colour)} RG {num(width)} w 2 J {dash}" + " ".join(segments) + " S Q"
             )
+        return out
 
 
 def colour_ops(hex_colour: str) -> str:
@@ -382,8 +419,13 @@ class _TableReader:
         nrows = len(placed)
 
         cells: list[Cell] = []
+        row_keys: list[Any] = [None] * nrows
         open_merge: dict[int, Cell] = {}  # column -> the cell a vMerge continues
         for r, row in enumerate(placed):
+            if self.b.cache and not open_merge and all(not merge for *_, merge in row):
+                made, row_keys[r] = self._row(rows[r], row, r, nrows, ncols, margins, heights[r], table_fill)
+                cells += made
+                continue
             for tc, c, span, merge in row:
                 if merge == "continue" and c in open_merge:
                     open_merge[c].rows = r - open_merge[c].row + 1
@@ -407,11 +449,55 @@ class _TableReader:
             header_rows=header_rows if header_rows < nrows else 0,
             keep_together=nrows > 1 and all(row_keeps[:-1]),
             align=align,
+            indent=indent,
+            row_keys=row_keys,
         )
         table.keepWithNext = int(row_keeps[-1])
-        if indent and align == "left":
-            return [Indenter(left=indent), table, Indenter(left=-indent)]
         return [table]
+
+    def _row(
+        self,
+        tr: etree._Element,
+        row: list[tuple[etree._Element, int, int, str]],
+        r: int,
+        nrows: int,
+        ncols: int,
+        margins: dict[str, float],
+        height: _Height | None,
+        table_fill: str,
+    ) -> tuple[list[Cell], Any]:
+        """A row with no merged cells, and its key: made once per process for each (table look,
+        place among the rows, row XML) — most rows are the same in every practice's document."""
+        b = self.b
+        place = tuple(self._conditions(r, c, c + span - 1, nrows, ncols) for _, c, span, _ in row)
+        key = (b.analysis.key, self.style_id, place, tuple(margins.values()), height, table_fill,
+               self.where.overlay, etree.tostring(tr))  # fmt: skip
+        known = _ROWS.items.get(key)
+        if known is None:
+            used = b.counter.used
+            outer_faces, outer_special = b.faces, b.special
+            b.faces, b.special = set(), set()
+            try:
+                made = [
+                    self._cell(tc, r, c, span, nrows, ncols, margins, height, table_fill)
+                    for tc, c, span, _ in row
+                ]
+                known = (made, tuple(sorted(b.faces)), "".join(sorted(b.special)))
+            finally:
+                b.faces, b.special = outer_faces | b.faces, outer_special | b.special
+            if b.counter.used != used:  # it numbers list items: made for each document
+                return made, None
+            _ROWS.get(key, lambda: known)
+        made, faces, special = known
+        b.faces.update(faces)
+        b.special.update(special)
+        cells = [
+            Cell(
+                r, c.col, c.cols, copy.copy(c.content), c.padding, c.fill, c.valign, 1, c.borders, c.keep_next
+            )
+            for c in made
+        ]
+        return cells, (key, faces, special)
 
     def _cell(
         self,
