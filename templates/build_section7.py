@@ -384,7 +384,12 @@ def tag_row(tbl: Table, text: str) -> None:
 def keep_together(tbl: Table, *, with_next: bool = False) -> None:
     """Keep a table on one page: each paragraph keeps with the next, up to the table's last row
     (and past it, keeping the table with what follows, if ``with_next``)."""
-    rows = tbl._tbl.tr_lst if with_next else tbl._tbl.tr_lst[:-1]
+    rows = tbl._tbl.tr_lst
+    if not with_next:
+        # Up to the last row a practice sees: docxtpl's tag rows vanish, and a row repeated by a loop
+        # would otherwise keep its last copy with whatever follows the table, chaining pages together.
+        content = [i for i, tr in enumerate(rows) if not "".join(tr.itertext()).startswith("{%tr")]
+        rows = rows[: content[-1]]
     for tr in rows:
         for paragraph in tr.iter(qn("w:p")):
             paragraph.get_or_add_pPr().insert_element_before(el("w:keepNext"), *_AFTER_KEEP_NEXT)
@@ -430,26 +435,35 @@ def header_and_footer(document: docx.document.Document, title: str = "Section 7 
     append(ident, "Document id: {{ document.id }}")
 
 
+RETURN_INSTRUCTION = (
+    "Practices wishing to sign up to the {{ scheme.short_title }} are required to sign Section 7 of "
+    "this agreement and return it to "
+)
+
+
+def return_instruction(document: docx.document.Document, *, deadline: OxmlElement | str) -> Paragraph:
+    """The one instruction about what to return (seed 001, before section 7): sign Section 7, send it."""
+    return para(
+        document,
+        RETURN_INSTRUCTION,
+        ("{{ commissioner.return_email }}", "b"),
+        " by ",
+        deadline,
+        ".",
+        style="Callout",
+    )
+
+
 def title_block(document: docx.document.Document) -> None:
     para(document, "{{ scheme.title }}", style="Title")
-    para(document, "Section 7 — Sign-up agreement", style="Subtitle")
-    para(document, "{{ practice.name }} (ODS code {{ practice.code }})", style="Practice Line")
+    para(document, "Agreement for {{ practice.name }} (ODS code {{ practice.code }})", style="Subtitle")
     para(
         document,
         "{{ commissioner.name }} · Financial year {{ scheme.financial_year }} "
         "({{ scheme.year_start }} to {{ scheme.year_end }})",
         style="Small",
     )
-    para(
-        document,
-        "Practices wishing to sign up to the {{ scheme.short_title }} are required to sign this "
-        "Section 7 agreement and return it to ",
-        ("{{ commissioner.return_email }}", "b"),
-        " by ",
-        term("term_sign_up_deadline", "Sign-up deadline", "{{ terms.term_sign_up_deadline }}"),
-        ".",
-        style="Callout",
-    )
+    return_instruction(document, deadline=("{{ scheme.sign_up_deadline }}", "b"))
     tag(document, "{%p if scheme.illustrative %}")
     para(
         document,
@@ -460,59 +474,64 @@ def title_block(document: docx.document.Document) -> None:
     tag(document, "{%p endif %}")
 
 
-def parties(document: docx.document.Document) -> None:
-    para(document, "1. Parties to the agreement", style="Heading 1")
-    para(document, "The parties to the agreement are:")
-    tag(document, "{%p for party in scheme.parties %}")
-    para(document, ("{{ party }}", "b"), style="List Number")
+def background_and_introduction(document: docx.document.Document) -> None:
+    para(document, "1. Background & Context", style="Heading 1")
+    tag(document, "{%p for text in scheme.background %}")
+    para(document, "{{ text }}")
     tag(document, "{%p endfor %}")
-    para(document, "The member practice signing this agreement is:")
 
-    tbl = table(document, [50, TEXT_WIDTH_MM - 50])
-    cells = row(tbl)
-    label_cell(cells[0], "Practice")
-    cell_par(cells[1], ("{{ practice.name }}", "b"))
-    cells = row(tbl)
-    label_cell(cells[0], "ODS code")
-    cell_par(cells[1], term("term_practice_code", "Practice ODS code", "{{ terms.term_practice_code }}"))
-    cells = row(tbl)
-    label_cell(cells[0], "Address")
-    cell_par(cells[1], "{%p for line in practice.address_lines %}", style="Template Tag")
-    cell_par(cells[1], "{{ line }}")
-    cell_par(cells[1], "{%p endfor %}", style="Template Tag")
-    cell_par(cells[1], "{{ practice.postcode }}")
-    tag_row(tbl, "{%tr if practice.pcn_name %}")
-    cells = row(tbl)
-    label_cell(cells[0], "Primary care network")
-    cell_par(cells[1], "{{ practice.pcn_name }} ({{ practice.pcn_code }})")
-    tag_row(tbl, "{%tr endif %}")
-    cells = row(tbl)
-    label_cell(cells[0], "Commissioner")
-    cell_par(cells[1], "{{ commissioner.name }} (ODS code {{ commissioner.code }})")
-    cells = row(tbl)
-    label_cell(cells[0], "Scheme")
-    cell_par(
-        cells[1],
-        "{{ scheme.title }}, version {{ scheme.version }} (",
-        term("term_scheme", "Scheme and version", "{{ terms.term_scheme }}", bold=False),
-        ")",
-    )
-    cells = row(tbl)
-    label_cell(cells[0], "Document id")
-    cell_par(cells[1], term("doc_id", "Document id", "{{ terms.doc_id }}", bold=False))
-
-
-def payment(document: docx.document.Document) -> None:
-    para(document, "2. The practice's payment", style="Heading 1")
+    para(document, "2. Introduction to the {{ scheme.short_title }}", style="Heading 1")
+    tag(document, "{%p for text in scheme.introduction %}")
+    para(document, "{{ text }}")
+    tag(document, "{%p endfor %}")
     para(
         document,
-        "The scheme is paid at ",
+        "For this practice, the total of ",
+        ("{{ total }}", "b"),
+        " for the year would fund, at the sessional rates above:",
+    ).paragraph_format.keep_with_next = True
+    tag(document, "{%p for s in practice.sessions_funded %}")
+    para(document, "{{ s.sessions }} sessions at the {{ s.role }} rate of {{ s.rate }}", style="List Bullet")
+    tag(document, "{%p endfor %}")
+    tag(document, "{%p if components|selectattr('overview')|list %}")
+    para(document, "A high level summary of each of these indicators is set out below:")
+    tag(document, "{%p endif %}")
+    tag(document, "{%p for c in components if c.overview %}")
+    para(document, "{{ c.title }}", style="Heading 2")
+    tag(document, "{%p for text in c.overview %}")
+    para(document, "{{ text }}")
+    tag(document, "{%p endfor %}")
+    tag(document, "{%p endfor %}")
+
+
+def funding(document: docx.document.Document) -> None:
+    para(document, "3. Funding", style="Heading 1")
+    para(document, "3.1 Funding", style="Heading 2")
+    para(
+        document,
+        "For {{ scheme.financial_year }}, {{ commissioner.short_name }} have allocated ",
         term("term_rate_per_patient", "Rate per registered patient", "{{ terms.term_rate_per_patient }}"),
-        " per registered patient on the practice's list size of ",
+        " per patient based on {{ scheme.list_size_date }} registered list sizes for each GP practice "
+        "who signs up to this scheme. This practice's list size is ",
         term("term_list_size", "Registered list size", "{{ terms.term_list_size }}"),
         " patients as at ",
         term("term_list_size_date", "List size as at", "{{ terms.term_list_size_date }}"),
-        ". For this practice that is:",
+        ".",
+    )
+    tag(document, "{%p if practice.list_size_stand_in %}")
+    para(
+        document,
+        ("Stand-in list size: ", "b"),
+        "no list size as at {{ scheme.list_size_date }} was available for this practice when this "
+        "agreement was issued, so its list size as at {{ practice.list_size_date }} stands in for it. "
+        "This agreement pays on that list size.",
+        style="Callout",
+    )
+    tag(document, "{%p endif %}")
+    para(
+        document,
+        "The {{ scheme.rate_per_patient }} per patient is attributed to delivery against the "
+        "{{ components|length }} components as follows. For this practice that is:",
     ).paragraph_format.keep_with_next = True
 
     tbl = table(document, [100, 32, TEXT_WIDTH_MM - 132], ["Component", "Rate per patient", "Amount"])
@@ -534,24 +553,24 @@ def payment(document: docx.document.Document) -> None:
     )
     keep_together(tbl)
 
-    lead_in = para(document, "It is paid in instalments, each released when its conditions are met:")
-    lead_in.paragraph_format.space_before = Pt(10)
-    lead_in.paragraph_format.keep_with_next = True
+    para(document, "3.2 Payment Arrangements", style="Heading 2")
+    para(
+        document,
+        "Payment will be made in {{ instalments|length }} instalments, each released when its conditions "
+        "are met. The date against each is when its evidence is due (section 4), not a payment date.",
+    ).paragraph_format.keep_with_next = True
     tbl = table(
-        document, [34, 72, 36, TEXT_WIDTH_MM - 142], ["Instalment", "Released when", "Due by", "Amount"]
+        document, [34, 72, 36, TEXT_WIDTH_MM - 142], ["Instalment", "Released when", "Evidence due by", "Amount"]
     )
     tag_row(tbl, "{%tr for i in instalments %}")
     cells = row(tbl)
     cell_par(cells[0], ("{{ i.title }}", "b"))
     cell_par(cells[0], "{{ i.rate }} per patient", style="Small")
     cell_par(cells[1], "{{ i.trigger }}")
-    cell_par(cells[1], "{%p if i.evidence %}", style="Template Tag")
-    cell_par(cells[1], ("Evidence: ", "b"), "{{ i.evidence|join('; ') }}", style="Small")
-    cell_par(cells[1], "{%p endif %}", style="Template Tag")
     cell_par(
         cells[2],
         term(
-            "{{ i.term_tag }}_due", "Due date: {{ i.title }}", "{{ terms[i.term_tag ~ '_due'] }}", bold=False
+            "{{ i.term_tag }}_due", "Evidence due: {{ i.title }}", "{{ terms[i.term_tag ~ '_due'] }}", bold=False
         ),
     )
     cell_par(
@@ -565,23 +584,14 @@ def payment(document: docx.document.Document) -> None:
     cell_par(cells[3], "{{ total }}", style="Table Total", align="right")
     keep_together(tbl)
 
-
-def obligations(document: docx.document.Document) -> None:
-    para(document, "3. What the practice agrees to deliver", style="Heading 1")
-    tag(document, "{%p for c in components %}")
-    para(document, "{{ c.title }} ({{ c.rate }} per patient)", style="Heading 2")
-    para(document, "{{ c.summary }}")
-    tag(document, "{%p for o in c.obligations %}")
-    para(document, "{{ o.text }}", style="List Bullet")
-    tag(document, "{%p for item in o['items'] %}")
-    para(document, "{{ item }}", style="List Bullet 2")
-    tag(document, "{%p endfor %}")
-    tag(document, "{%p endfor %}")
+    para(document, "3.3 Payment Reconciliation", style="Heading 2")
+    tag(document, "{%p for text in scheme.reconciliation %}")
+    para(document, "{{ text }}")
     tag(document, "{%p endfor %}")
 
 
-def timetable(document: docx.document.Document) -> None:
-    para(document, "4. Reporting timetable", style="Heading 1")
+def requirements(document: docx.document.Document) -> None:
+    para(document, "4. Requirements and Reporting", style="Heading 1")
     tbl = table(document, [52, 42, TEXT_WIDTH_MM - 94], ["Milestone", "When", "What happens"])
     tag_row(tbl, "{%tr for m in milestones %}")
     cells = row(tbl)
@@ -594,13 +604,50 @@ def timetable(document: docx.document.Document) -> None:
     tag_row(tbl, "{%tr endfor %}")
 
 
-def reconciliation_and_terms(document: docx.document.Document) -> None:
-    para(document, "5. Payment reconciliation", style="Heading 1")
-    tag(document, "{%p for text in scheme.reconciliation %}")
+def objectives(document: docx.document.Document) -> None:
+    para(
+        document,
+        "5. {{ scheme.short_title }} Objectives {{ scheme.financial_year }} = {{ scheme.rate_per_patient }} "
+        "per patient",
+        style="Heading 1",
+    )
+    tag(document, "{%p for c in components %}")
+    para(document, "Component {{ loop.index }}: {{ c.title }} ({{ c.rate }} per patient)", style="Heading 2")
+    tag(document, "{%p for text in c.summary %}")
     para(document, "{{ text }}")
     tag(document, "{%p endfor %}")
+    tag(document, "{%p if c.obligations_intro %}")
+    para(document, "{{ c.obligations_intro }}")
+    tag(document, "{%p endif %}")
+    obligation_list(document, "c.obligations")
+    tag(document, "{%p for o in c.commitments %}")
+    para(document, ("{{ o.lead }}", "b"), "{% if o.lead and o.text %} {% endif %}{{ o.text }}")
+    items(document, "o")
+    tag(document, "{%p endfor %}")
+    tag(document, "{%p endfor %}")
 
-    para(document, "6. Variations, dispute resolution and termination", style="Heading 1")
+
+def obligation_list(document: docx.document.Document, source: str) -> None:
+    """Bulleted obligations: a bold lead-in, the rest of the sentence, then sub-points."""
+    tag(document, "{%p for o in " + source + " %}")
+    para(
+        document,
+        ("{{ o.lead }}", "b"),
+        "{% if o.lead and o.text %} {% endif %}{{ o.text }}",
+        style="List Bullet",
+    )
+    items(document, "o", style="List Bullet 2")
+    tag(document, "{%p endfor %}")
+
+
+def items(document: docx.document.Document, name: str, style: str = "List Bullet") -> None:
+    tag(document, "{%p for item in " + name + "['items'] %}")
+    para(document, "{{ item }}", style=style)
+    tag(document, "{%p endfor %}")
+
+
+def variations(document: docx.document.Document) -> None:
+    para(document, "6. Variations, Dispute Resolution & Termination", style="Heading 1")
     tag(document, "{%p for t in scheme.terms %}")
     para(document, "{{ t.title }}", style="Heading 2")
     tag(document, "{%p for text in t.paragraphs %}")
@@ -609,8 +656,56 @@ def reconciliation_and_terms(document: docx.document.Document) -> None:
     tag(document, "{%p endfor %}")
 
 
-def accountability(document: docx.document.Document) -> None:
-    para(document, "7. Practice level accountability", style="Heading 1")
+def section7(document: docx.document.Document) -> None:
+    """Section 7 itself, from a new page: the page a practice signs and returns."""
+    start = para(document, "{{ scheme.title }}", style="Heading 1")
+    start.paragraph_format.page_break_before = True
+    return_instruction(
+        document, deadline=term("term_sign_up_deadline", "Sign-up deadline", "{{ terms.term_sign_up_deadline }}")
+    )
+    para(document, "7. Parties to the agreement", style="Heading 1")
+    para(document, "The parties to the agreement are:")
+    tag(document, "{%p for party in scheme.parties %}")
+    para(document, ("{{ party }}", "b"), style="List Number")
+    tag(document, "{%p endfor %}")
+    para(document, "The member practice signing this agreement, and the terms issued to it:")
+
+    tbl = table(document, [50, TEXT_WIDTH_MM - 50])
+    cells = row(tbl)
+    label_cell(cells[0], "Practice")
+    cell_par(
+        cells[1],
+        ("{{ practice.name }}", "b"),
+        " (ODS code ",
+        term("term_practice_code", "Practice ODS code", "{{ terms.term_practice_code }}", bold=False),
+        ")",
+    )
+    cell_par(cells[1], "{{ practice.address }}", style="Small")
+    tag_row(tbl, "{%tr if practice.pcn_name %}")
+    cells = row(tbl)
+    label_cell(cells[0], "Primary care network")
+    cell_par(cells[1], "{{ practice.pcn_name }} ({{ practice.pcn_code }})")
+    tag_row(tbl, "{%tr endif %}")
+    cells = row(tbl)
+    label_cell(cells[0], "Scheme")
+    cell_par(
+        cells[1],
+        "{{ scheme.title }}, version {{ scheme.version }} (",
+        term("term_scheme", "Scheme and version", "{{ terms.term_scheme }}", bold=False),
+        ")",
+    )
+    cells = row(tbl)
+    label_cell(cells[0], "Issued terms")
+    cell_par(
+        cells[1],
+        "{{ terms.term_list_size }} patients as at {{ terms.term_list_size_date }}"
+        "{% if practice.list_size_stand_in %} (stand-in list size){% endif %}; "
+        "{{ scheme.rate_per_patient }} per patient; total ",
+        ("{{ terms.term_total }}", "b"),
+    )
+    keep_together(tbl)
+
+    para(document, "Practice Level Accountability", style="Heading 2")
     para(document, "{{ scheme.accountability }}").paragraph_format.keep_with_next = True
     para(
         document, "The practice leads for the delivery of this agreement are:"
@@ -629,25 +724,6 @@ def accountability(document: docx.document.Document) -> None:
     )
     tag_row(tbl, "{%tr endfor %}")
     keep_together(tbl)
-
-
-def signatures(document: docx.document.Document) -> None:
-    para(document, "8. Sign-up", style="Heading 1")
-    para(
-        document,
-        "By signing below the practice agrees to deliver the {{ scheme.short_title }} on the terms of "
-        "this agreement for the financial year {{ scheme.financial_year }}. Complete the practice leads "
-        "above, sign, and return the whole agreement to ",
-        ("{{ commissioner.return_email }}", "b"),
-        " by ",
-        ("{{ scheme.sign_up_deadline }}", "b"),
-        ".",
-    ).paragraph_format.keep_with_next = True  # sections 7 and 8 stay together: the page a practice completes
-    tag(document, "{%p if commissioner.return_address %}")
-    para(
-        document, "Signed paper copies may be posted to {{ commissioner.return_address }}."
-    ).paragraph_format.keep_with_next = True
-    tag(document, "{%p endif %}")
     signature_blocks(document)
 
 
@@ -660,6 +736,12 @@ def signature_blocks(document: docx.document.Document) -> None:
     cells = row(tbl, height_mm=9)
     label_cell(cells[0], "Practice")
     cell_par(cells[1], "{{ practice.name }} ({{ practice.code }})")
+    tag_row(tbl, "{%tr endif %}")
+    # The page a practice signs carries the document id, so a return of that page alone is matched.
+    tag_row(tbl, "{%tr if s.party == 'practice' %}")
+    cells = row(tbl)
+    label_cell(cells[0], "Document id")
+    cell_par(cells[1], term("doc_id", "Document id", "{{ terms.doc_id }}", bold=False))
     tag_row(tbl, "{%tr endif %}")
     tag_row(tbl, "{%tr for f in s.fields %}")
     cells = row(tbl, height_mm=10)
@@ -716,7 +798,7 @@ def finish(document: docx.document.Document, *, title: str, keywords: str, name:
     props.author = "{{ commissioner.name }}"
     props.identifier = "{{ document.id }}"
     props.keywords = keywords
-    props.comments = f"Template: templates/{name}.docx (built by templates/build_{name}.py)"
+    props.comments = f"Template: templates/{name}.docx"
     props.last_modified_by = "agreementgen"
     props.created = props.modified = FIXED_DATE
     props.revision = 1
@@ -730,13 +812,12 @@ def build() -> bytes:
     document = new_document()
     header_and_footer(document)
     title_block(document)
-    parties(document)
-    payment(document)
-    obligations(document)
-    timetable(document)
-    reconciliation_and_terms(document)
-    accountability(document)
-    signatures(document)
+    background_and_introduction(document)
+    funding(document)
+    requirements(document)
+    objectives(document)
+    variations(document)
+    section7(document)
     document_details(document)
     return finish(
         document,

@@ -34,6 +34,7 @@ from build_section7 import (
     tag_row,
     term,
 )
+from docx.oxml import OxmlElement
 from docx.shared import Pt
 
 OUTPUT = Path(__file__).resolve().with_name("sla.docx")
@@ -81,75 +82,122 @@ def parties(document: docx.document.Document) -> None:
     cells = row(tbl)
     label_cell(cells[0], "Financial year")
     cell_par(cells[1], "{{ scheme.financial_year }} ({{ scheme.year_start }} to {{ scheme.year_end }})")
+    cells = row(tbl)
+    label_cell(cells[0], "List size")
+    cell_par(
+        cells[1],
+        term("term_list_size", "Registered list size", "{{ terms.term_list_size }}", bold=False),
+        " patients as at ",
+        term("term_list_size_date", "List size as at", "{{ terms.term_list_size_date }}", bold=False),
+    )
+    cell_par(cells[1], "{%p if practice.list_size_stand_in %}", style="Template Tag")
+    cell_par(
+        cells[1],
+        "Stand-in list size: none as at {{ scheme.year_start }} was available when this agreement was "
+        "issued.{% if practice.paid_on_list_size %} The per-patient values below are worked out on this "
+        "one.{% endif %}",
+        style="Small",
+    )
+    cell_par(cells[1], "{%p endif %}", style="Template Tag")
     keep_together(tbl)
 
 
 def schedule(document: docx.document.Document) -> None:
     para(document, "2. Schedule of services", style="Heading 1")
+    para(document, "The practice has signed up to the services below.").paragraph_format.keep_with_next = True
+
+    tag(document, "{%p if priced_services %}")
+    para(document, "Services priced in this agreement", style="Heading 2")
     para(
-        document,
-        "The practice has signed up to the services below. Indicative values are tariff × planned activity "
-        "(outcome services: the maximum at full achievement); payment follows actual activity and achievement.",
+        document, "The indicative value of each is its tariff times the planned activity or eligible patients."
     ).paragraph_format.keep_with_next = True
-    widths = [TEXT_WIDTH_MM - 124, 20, 18, 16, 18, 20, 32]
-    tbl = table(document, widths, ["Service", "Unit", "Prior tariff", "Uplift", "Tariff", "Planned", "Value"])
-    tag_row(tbl, "{%tr for s in services %}")
+    widths = [TEXT_WIDTH_MM - 104, 24, 24, 24, 32]
+    tbl = table(document, widths, ["Service", "Unit", "Tariff", "Planned", "Indicative value"])
+    tag_row(tbl, "{%tr for s in priced_services %}")
     cells = row(tbl)
     cell_par(cells[0], ("{{ s.title }}", "b"))
-    cell_par(cells[0], "{{ s.model_text }}", style="Small")
+    cell_par(cells[0], "{{ s.model_text }}{% if s.tariff_note %}; {{ s.tariff_note }}{% endif %}", style="Small")
     cell_par(cells[1], "{{ s.unit }}")
-    cell_par(cells[2], "{{ s.prior_tariff }}", align="right")
-    cell_par(cells[3], "{{ s.uplift }}", align="right")
+    cell_par(cells[2], tariff_term(), align="right")
+    cell_par(
+        cells[3],
+        "{%r if s.planned %}",
+        term("{{ s.term_tag }}_planned", "Planned: {{ s.title }}", "{{ terms[s.term_tag ~ '_planned'] }}", bold=False),
+        "{%r endif %}",
+        align="right",
+    )
     cell_par(
         cells[4],
-        "{%r if s.tariff %}",
-        term(
-            "{{ s.term_tag }}_tariff",
-            "Tariff: {{ s.title }}",
-            "{{ terms[s.term_tag ~ '_tariff'] }}",
-            bold=False,
-        ),
-        "{%r endif %}",
-        align="right",
-    )
-    cell_par(
-        cells[5],
-        "{%r if s.planned %}",
-        term(
-            "{{ s.term_tag }}_planned",
-            "Planned: {{ s.title }}",
-            "{{ terms[s.term_tag ~ '_planned'] }}",
-            bold=False,
-        ),
-        "{%r endif %}",
-        align="right",
-    )
-    cell_par(
-        cells[6],
         term("{{ s.term_tag }}", "Value: {{ s.title }}", "{{ terms[s.term_tag] }}", bold=False),
         align="right",
     )
     tag_row(tbl, "{%tr endfor %}")
-    cells = row(tbl, fill=NHS_PALE_GREY)
-    cell_par(cells[0], "Total", style="Table Total")
-    cell_par(
-        cells[6], term("term_total", "Total", "{{ terms.term_total }}"), style="Table Total", align="right"
+    tag(document, "{%p endif %}")
+
+    tag(document, "{%p if claimed_services %}")
+    para(document, "Services paid on the activity claimed", style="Heading 2")
+    para(
+        document,
+        "No activity is planned for these services in this agreement: each is paid at its tariff on the "
+        "activity the practice claims.",
+    ).paragraph_format.keep_with_next = True
+    tbl = table(document, [TEXT_WIDTH_MM - 56, 28, 28], ["Service", "Unit", "Tariff"])
+    tag_row(tbl, "{%tr for s in claimed_services %}")
+    cells = row(tbl)
+    cell_par(cells[0], ("{{ s.title }}", "b"))
+    cell_par(cells[0], "{{ s.model_text }}{% if s.tariff_note %}; {{ s.tariff_note }}{% endif %}", style="Small")
+    cell_par(cells[1], "{{ s.unit }}")
+    cell_par(cells[2], tariff_term(), align="right")
+    tag_row(tbl, "{%tr endfor %}")
+    tag(document, "{%p endif %}")
+
+    tag(document, "{%p if outcome_services %}")
+    para(document, "Outcome targets", style="Heading 2")
+    para(
+        document,
+        "Each is paid in proportion to the achievement reported: nothing at or below the lower threshold, "
+        "the maximum at or above the upper threshold, in proportion between.",
+    ).paragraph_format.keep_with_next = True
+    tbl = table(
+        document,
+        [TEXT_WIDTH_MM - 98, 34, 32, 32],
+        ["Service", "Maximum", "Lower threshold", "Upper threshold"],
     )
+    tag_row(tbl, "{%tr for s in outcome_services %}")
+    cells = row(tbl)
+    cell_par(cells[0], ("{{ s.title }}", "b"))
+    cell_par(cells[1], term("{{ s.term_tag }}", "Maximum: {{ s.title }}", "{{ terms[s.term_tag] }}", bold=False),
+             align="right")
+    cell_par(cells[2], "{{ s.lower_threshold }}", align="right")
+    cell_par(cells[3], "{{ s.upper_threshold }}", align="right")
+    tag_row(tbl, "{%tr endfor %}")
+    tag(document, "{%p endif %}")
+
+    total = para(
+        document,
+        ("Indicative total: ", "b"),
+        term("term_total", "Total", "{{ terms.term_total }}"),
+        " — {% if priced_services %}the priced services at their planned activity{% endif %}"
+        "{% if priced_services and outcome_services %}, and {% endif %}"
+        "{% if outcome_services %}the outcome targets at full achievement{% endif %}"
+        "{% if not priced_services and not outcome_services %}nothing is planned{% endif %}.",
+    )
+    total.paragraph_format.space_before = Pt(8)
+
+
+def tariff_term() -> OxmlElement:
+    return term("{{ s.term_tag }}_tariff", "Tariff: {{ s.title }}", "{{ terms[s.term_tag ~ '_tariff'] }}", bold=False)
 
 
 def outcomes(document: docx.document.Document) -> None:
     tag(document, "{%p if outcome_services %}")
-    para(document, "3. Outcome targets", style="Heading 1")
+    para(document, "3. Outcome indicators", style="Heading 1")
     tag(document, "{%p endif %}")
     tag(document, "{%p for s in outcome_services %}")
-    lead_in = para(
-        document,
-        ("{{ s.title }}", "b"),
-        " — up to {{ s.maximum }}: nothing at or below {{ s.lower_threshold }} achievement, all of it at or "
-        "above {{ s.upper_threshold }}, in proportion between.",
-    )
+    lead_in = para(document, ("{{ s.title }}", "b"), " — up to {{ s.maximum }}")
     lead_in.paragraph_format.keep_with_next = True
     lead_in.paragraph_format.space_before = Pt(8)
+    tag(document, "{%p if s.has_minimums %}")
     tbl = table(document, [45, TEXT_WIDTH_MM - 85, 40], ["Indicator", "Measure", "Minimum output"])
     tag_row(tbl, "{%tr for k in s.kpis %}")
     cells = row(tbl)
@@ -158,17 +206,29 @@ def outcomes(document: docx.document.Document) -> None:
     cell_par(cells[2], "{{ k.minimum }}")
     tag_row(tbl, "{%tr endfor %}")
     keep_together(tbl)
+    tag(document, "{%p else %}")
+    tbl = table(document, [45, TEXT_WIDTH_MM - 45], ["Indicator", "Measure"])
+    tag_row(tbl, "{%tr for k in s.kpis %}")
+    cells = row(tbl)
+    cell_par(cells[0], "{{ k.title }}")
+    cell_par(cells[1], "{{ k.measure }}")
+    tag_row(tbl, "{%tr endfor %}")
+    keep_together(tbl)
+    tag(document, "{%p endif %}")
     tag(document, "{%p endfor %}")
 
 
 def payment_terms(document: docx.document.Document) -> None:
-    para(document, "Payment and claims", style="Heading 1")
+    para(
+        document, "{% if outcome_services %}4{% else %}3{% endif %}. Payment and claims", style="Heading 1"
+    )
     tag(document, "{%p if activity_services %}")
     para(
         document,
         "Activity services are claimed quarterly on the claim form the commissioner issues for each quarter: one "
         "count per service, whole numbers, no more than any cap per practice; only the services in the schedule "
-        "above can be claimed. Each quarter is paid at the tariff in this agreement.",
+        "above can be claimed. Each quarter is paid at the tariff in this agreement on the activity claimed, "
+        "including any activity above the plan, up to the cap.",
     )
     tag(document, "{%p endif %}")
     tag(document, "{%p if outcome_services %}")
@@ -185,7 +245,9 @@ def payment_terms(document: docx.document.Document) -> None:
 
 
 def signatures(document: docx.document.Document) -> None:
-    para(document, "Signatures", style="Heading 1")
+    para(
+        document, "{% if outcome_services %}5{% else %}4{% endif %}. Signatures", style="Heading 1"
+    )
     para(
         document,
         "By signing, the practice agrees to provide the services in the schedule on these terms. Return the "

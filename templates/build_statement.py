@@ -48,7 +48,7 @@ def body(document: docx.document.Document) -> None:
     tbl = table(
         document,
         [TEXT_WIDTH_MM - sum(amounts), *amounts],
-        ["{{ labels.line_column }}", "Entitled", "Earned", "Paid", "Balance"],
+        ["{{ labels.line_column }}", "{{ labels.plan_column }}", "Earned", "Paid", "Balance"],
     )
     tag_row(tbl, "{%tr for i in lines %}")
     cells = row(tbl)
@@ -56,6 +56,9 @@ def body(document: docx.document.Document) -> None:
     cell_par(cells[0], "{{ i.detail }}", style="Small")
     cell_par(cells[0], "{%p if i.reason %}", style="Template Tag")
     cell_par(cells[0], "{{ i.reason }}", style="Small")
+    cell_par(cells[0], "{%p endif %}", style="Template Tag")
+    cell_par(cells[0], "{%p if i.note %}", style="Template Tag")
+    cell_par(cells[0], "{{ i.note }}", style="Small")
     cell_par(cells[0], "{%p endif %}", style="Template Tag")
     for n, key in enumerate(("entitled", "earned", "paid", "balance"), start=1):
         cell_par(cells[n], "{{ i." + key + " }}", align="right")
@@ -70,7 +73,7 @@ def body(document: docx.document.Document) -> None:
     tbl = table(
         document,
         [TEXT_WIDTH_MM - sum(amounts), *amounts],
-        ["{{ labels.adjustment_column }}", "Entitled", "Earned", "Adjustment", "Net"],
+        ["{{ labels.adjustment_column }}", "{{ labels.plan_column }}", "Earned", "Adjustment", "Net"],
     )
     tag_row(tbl, "{%tr for c in adjustments %}")
     cells = row(tbl)

@@ -31,7 +31,7 @@ def test_validate_a_good_scheme_and_sample_exits_0():
 
 def test_validate_reports_every_scheme_problem_with_its_line_and_exits_1(write_scheme):
     path = write_scheme(
-        ("      rate_per_patient: 1.00\n      summary", "      rate_per_patient: 1.10\n      summary"),
+        ("      rate_per_patient: 1.00\n      overview", "      rate_per_patient: 1.10\n      overview"),
         ("list_size_date: 2017-04-01", "list_size_date: 2017-04-01\nlist_sise_date: 2017-04-01"),
     )
     result = invoke("validate", "--scheme", str(path))
@@ -41,7 +41,7 @@ def test_validate_reports_every_scheme_problem_with_its_line_and_exits_1(write_s
     assert f"{path}:{line}, at 'list_sise_date': unknown key (not part of the scheme spec" in result.output
     # the components error is found once the unknown key is fixed: structural errors come first
     fixed = write_scheme(
-        ("      rate_per_patient: 1.00\n      summary", "      rate_per_patient: 1.10\n      summary"),
+        ("      rate_per_patient: 1.00\n      overview", "      rate_per_patient: 1.10\n      overview"),
         ("sign_up_deadline: 2017-05-31", "sign_up_deadline: 2019-05-31"),
         name="fixed.yaml",
     )

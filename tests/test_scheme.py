@@ -68,7 +68,7 @@ def problems_of(path: Path) -> list[SchemeError]:
 
 def test_components_not_summing_to_the_rate_name_the_line(write_scheme):
     path = write_scheme(
-        ("      rate_per_patient: 1.00\n      summary", "      rate_per_patient: 1.10\n      summary")
+        ("      rate_per_patient: 1.00\n      overview", "      rate_per_patient: 1.10\n      overview")
     )
     [problem] = problems_of(path)
     assert problem.path == str(path)

@@ -29,6 +29,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .errors import ProblemsFound, SchemeError
@@ -71,14 +72,23 @@ class Commissioner(_Strict):
 
 
 class Obligation(_Strict):
-    """One obligation a component puts on the practice; ``items`` are its sub-points."""
+    """One obligation a component puts on the practice (or a commitment the commissioner makes):
+    ``lead`` is the source's bold lead-in (``Review Meetings:``), ``text`` the rest, ``items`` its
+    sub-points."""
 
-    text: Text
+    lead: Text | None = None
+    text: Text | None = None
     items: list[Text] = []
 
     @classmethod
     def _from_str(cls, value: Any) -> Any:
         return {"text": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Obligation:
+        if not (self.lead or self.text):
+            raise ValueError("an obligation needs a lead or a text")
+        return self
 
 
 ObligationIn = Annotated[Obligation, BeforeValidator(Obligation._from_str)]
@@ -88,8 +98,11 @@ class Component(_Strict):
     id: Ident
     title: Text
     rate_per_patient: Rate
-    summary: Text
+    overview: list[Text] = []  # the source's high-level summary of the component, if it has one
+    summary: Annotated[list[Text], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+    obligations_intro: Text | None = None  # the source's lead-in to the obligations, if it has one
     obligations: list[ObligationIn] = []
+    commitments: list[ObligationIn] = []  # what the commissioner commits to under this component
 
 
 class Instalment(_Strict):

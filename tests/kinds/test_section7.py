@@ -153,8 +153,9 @@ def test_the_document_id_is_a_read_only_field_with_a_hidden_widget_on_page_1(len
     placed = [(page, widget) for name, page, widget in all_widgets(lensfield) if name == "doc_id"]
     hidden = [page for page, widget in placed if widget["/F"] & HIDDEN]
     assert hidden == [1]
-    # ... and one over the id printed in the parties table on page 1 and in the sign-up section
-    assert sorted(page for page, widget in placed if not widget["/F"] & HIDDEN)[0] == 1
+    # ... and one over the id printed on the page the practice signs, so that page alone is matched
+    signing = {page for name, page, _ in all_widgets(lensfield) if name == "practice_signature"}
+    assert [page for page, widget in placed if not widget["/F"] & HIDDEN] == sorted(signing)
 
 
 def test_the_document_id_is_in_the_metadata(lensfield):
@@ -222,10 +223,13 @@ def test_it_has_a_digital_signature_field_in_the_practice_signature_block(lensfi
     page, signature = placed["practice_digital_signature"]
     assert signature["/FT"] == "/Sig"
     assert "/V" not in signature  # not signed yet
-    assert page == placed["practice_signature"][0] == len(PdfReader(io.BytesIO(lensfield)).pages)
+    shown_id = [n for name, n, w in all_widgets(lensfield) if name == "doc_id" and not w["/F"] & HIDDEN]
+    assert page == placed["practice_signature"][0] == shown_id[0]  # the page the practice signs
     top = float(signature["/Rect"][3])
     assert float(placed["practice_signature_date"][1]["/Rect"][1]) > top  # below the date
-    assert float(placed["commissioner_signatory_name"][1]["/Rect"][3]) < float(signature["/Rect"][1])
+    commissioner_page, commissioner = placed["commissioner_signatory_name"]
+    after = commissioner_page > page or float(commissioner["/Rect"][3]) < float(signature["/Rect"][1])
+    assert after  # the commissioner's block comes after the practice's
 
 
 def test_no_two_fields_overlap_and_all_sit_inside_the_page_margins(lensfield):
@@ -249,10 +253,10 @@ def test_text_extraction_finds_the_practice_and_its_figures(lensfield):
     text = text_of(lensfield)
     for expected in [
         "Primary Care Quality & Engagement Framework 2017/18",
-        "Section 7 — Sign-up agreement",
-        "LENSFIELD MEDICAL PRACTICE",
-        "48 LENSFIELD ROAD CAMBRIDGE",
-        "Cambridgeshire & Peterborough CCG (ODS code 06H)",
+        "Agreement for LENSFIELD MEDICAL PRACTICE (ODS code D81001)",
+        "48 LENSFIELD ROAD, CAMBRIDGE",
+        "1. Background & Context",
+        "41 clinical sessions",
         "12,731",
         "1 January 2021",
         "£6,365.50",
@@ -260,10 +264,12 @@ def test_text_extraction_finds_the_practice_and_its_figures(lensfield):
         "£25,462.00",
         "30 September 2017",
         "capccg.enhancedservices@nhs.net",
-        "3. What the practice agrees to deliver",
+        "3.2 Payment Arrangements",
+        "Evidence due by",
         "Prescribing Leads Meetings",
-        "4. Reporting timetable",
-        "5. Payment reconciliation",
+        "4. Requirements and Reporting",
+        "3.3 Payment Reconciliation",
+        "7. Parties to the agreement",
         "one month's written notice",
         "Practice GP Prescribing Lead",
         "Signed on behalf of Member Practice",
@@ -275,7 +281,7 @@ def test_text_extraction_finds_the_practice_and_its_figures(lensfield):
 def test_every_page_has_page_x_of_y_the_reference_and_the_document_id(lensfield):
     reader = PdfReader(io.BytesIO(lensfield))
     total = len(reader.pages)
-    assert total == 5
+    assert total == 6
     for number, page in enumerate(reader.pages, start=1):
         text = " ".join(page.extract_text().split())
         assert f"Page {number} of {total}" in text
@@ -291,8 +297,8 @@ def test_practice_names_print_literally(name):
     practice = dataclasses.replace(LENSFIELD, name=name)
     data = render_section7(section7_context(practice))
     text = text_of(data)
-    assert text.count(name) == 3  # the title, the parties table, the signature block
-    assert len(PdfReader(io.BytesIO(data)).pages) == 5  # a long name pushes nothing off its page
+    assert text.count(name) == 3  # the subtitle, the parties table, the signature block
+    assert len(PdfReader(io.BytesIO(data)).pages) == 6  # a long name pushes nothing off its page
 
 
 def test_text_is_in_the_embedded_fonts_which_ship_with_their_licence(lensfield):

@@ -7,6 +7,7 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
+import docx
 import pytest
 from pypdf import PdfReader
 
@@ -73,6 +74,26 @@ def test_the_les_sla_shows_the_prior_tariff_its_uplift_and_the_new_tariff(tmp_pa
     assert (rows["ring_pessary"]["tariff"], rows["ring_pessary"]["value"]) == ("£25.76", "£1,030.40")
     assert (rows["phlebotomy"]["prior_tariff"], rows["phlebotomy"]["uplift"]) == ("", "")  # a new tariff
     assert context["terms"]["term_total"] == "£4,180.40"  # 1,030.40 + 900 × £3.50
+    assert rows["ring_pessary"]["tariff_note"] == "2016/17 tariff £25.50 + 1% uplift"
+    assert rows["phlebotomy"]["tariff_note"] == "new tariff for 2017/18"
+
+
+def test_a_universal_offer_sla_has_no_zero_rows_and_no_empty_columns():
+    """Camden's universal offer signs every practice up with nothing planned: those services are
+    listed with their tariff as paid on activity claimed, never as "0 / £0.00"."""
+    context = contexts(A)["sla_universal_offer"]
+    document = docx.Document(io.BytesIO(CompiledDocx(ROOT / "templates" / "sla.docx").render(context)))
+    for table in document.tables:
+        rows = [["".join(cell._tc.itertext()).strip() for cell in row.cells] for row in table.rows]
+        columns = list(zip(*rows[1:], strict=True))
+        for header, column in zip(rows[0], columns, strict=True):
+            assert any(column), f"the column {header!r} is empty"
+        for row in rows:
+            assert not ("0" in row and "£0.00" in row), row
+    claimed = [s["title"] for s in context["claimed_services"]]
+    assert "Homelessness" in claimed and "Post operative wound care" in claimed
+    assert "term_service_homelessness" not in context["terms"]  # nothing priced: no £0.00 term
+    assert context["terms"]["term_service_homelessness_tariff"] == "£60.00"
 
 
 def test_the_pdf_prefills_every_term_as_a_locked_field_and_passes_qpdf(tmp_path: Path):
@@ -85,7 +106,7 @@ def test_the_pdf_prefills_every_term_as_a_locked_field_and_passes_qpdf(tmp_path:
     assert "practice_digital_signature" in fields
     text = "\n".join(page.extract_text() for page in reader.pages)
     for words in ("Schedule of services", "Outcome targets", "Neighbourhood outcome targets", "Signatures",
-                  "nothing at or below 40% achievement"):  # fmt: skip
+                  "nothing at or below the lower threshold"):  # fmt: skip
         assert words in text
     assert render_sla(context) == data  # deterministic
     (tmp_path / "sla.pdf").write_bytes(data)

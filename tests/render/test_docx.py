@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -92,20 +93,68 @@ def write_template(tmp_path: Path, *lines: str, name: str = "template.docx") -> 
 def test_lensfield_agreement_names_the_practice_and_its_list_size(lensfield):
     text = paragraphs(lensfield)
     assert "Primary Care Quality & Engagement Framework 2017/18" in text
-    assert "Section 7 — Sign-up agreement" in text
-    assert "LENSFIELD MEDICAL PRACTICE" in text
-    address = text[text.index("LENSFIELD MEDICAL PRAC.") : text.index("CB2 1EH") + 1]
-    assert address == [
-        "LENSFIELD MEDICAL PRAC.",
-        "48 LENSFIELD ROAD",
-        "CAMBRIDGE",
-        "CAMBRIDGESHIRE",
-        "CB2 1EH",
-    ]
+    assert "Agreement for LENSFIELD MEDICAL PRACTICE (ODS code D81001)" in text
+    assert "LENSFIELD MEDICAL PRAC., 48 LENSFIELD ROAD, CAMBRIDGE, CAMBRIDGESHIRE, CB2 1EH" in text
     assert (
-        "The scheme is paid at £2.00 per registered patient on the practice's list size of 12,731 "
-        "patients as at 1 January 2021. For this practice that is:"
+        "For 2017/18, C&P CCG have allocated £2.00 per patient based on 1 April 2017 registered list sizes "
+        "for each GP practice who signs up to this scheme. This practice's list size is 12,731 patients as "
+        "at 1 January 2021."
     ) in text
+
+
+def test_a_stand_in_list_size_is_stated_as_such_with_its_one_date(lensfield):
+    text = " ".join(paragraphs(lensfield))
+    assert (
+        "Stand-in list size: no list size as at 1 April 2017 was available for this practice when this "
+        "agreement was issued, so its list size as at 1 January 2021 stands in for it."
+    ) in text
+    assert "12,731 patients as at 1 January 2021 (stand-in list size)" in text
+    # The practice's list size is never said to be of another date.
+    assert "12,731 patients as at 1 April 2017" not in text
+
+
+def test_a_list_size_of_the_schemes_date_is_not_called_a_stand_in():
+    practice = dataclasses.replace(LENSFIELD, list_size_date=SCHEME.list_size_date)
+    data = CompiledDocx(SECTION7).render(section7_context(practice))
+    assert "stand-in" not in " ".join(paragraphs(data)).lower()
+
+
+def test_section7_follows_the_seeds_sections_and_starts_the_sign_up_page_on_a_new_page(lensfield):
+    document = docx.Document(io.BytesIO(lensfield))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == [
+        "1. Background & Context",
+        "2. Introduction to the Quality & Engagement Framework",
+        "3. Funding",
+        "4. Requirements and Reporting",
+        "5. Quality & Engagement Framework Objectives 2017/18 = £2.00 per patient",
+        "6. Variations, Dispute Resolution & Termination",
+        "Primary Care Quality & Engagement Framework 2017/18",
+        "7. Parties to the agreement",
+    ]
+    sign_up_page = next(p for p in document.paragraphs if p.paragraph_format.page_break_before)
+    assert sign_up_page.text == "Primary Care Quality & Engagement Framework 2017/18"
+
+
+def test_the_instructions_say_one_thing_about_what_to_return(lensfield):
+    text = paragraphs(lensfield)
+    instruction = (
+        "Practices wishing to sign up to the Quality & Engagement Framework are required to sign Section 7 "
+        "of this agreement and return it to capccg.enhancedservices@nhs.net by 31 May 2017."
+    )
+    assert text.count(instruction) == 2  # on the first page and at the head of Section 7
+    # Everything else that tells the practice what to return says the same: Section 7.
+    returning = [t for t in text if re.search(r"\breturn (it|the|this)\b", t, re.IGNORECASE)]
+    assert returning and all("Section 7" in t for t in returning), returning
+    assert not any("whole agreement" in t for t in text)
+
+
+def test_the_introduction_gives_the_sessional_rates_and_the_practices_sessions(lensfield):
+    text = paragraphs(lensfield)
+    assert any("41 clinical sessions a year based on the current GP standard sessional rate of £285" in t
+               for t in text)  # fmt: skip
+    assert any("practice managers is £87.50 (3.5hrs)" in t for t in text)
+    assert "89 sessions at the GP rate of £285.00" in text  # £25,462.00 / £285.00 = 89.3
 
 
 def test_lensfield_components_are_a_quarter_a_half_and_a_quarter_of_25462_pounds(lensfield):
@@ -118,7 +167,7 @@ def test_lensfield_components_are_a_quarter_a_half_and_a_quarter_of_25462_pounds
 
 
 def test_lensfield_instalments_fall_due_in_july_september_and_march(lensfield):
-    rows = table_starting(lensfield, "Instalment", "Released when", "Due by", "Amount")
+    rows = table_starting(lensfield, "Instalment", "Released when", "Evidence due by", "Amount")
     assert [(r[0], r[2], r[3]) for r in rows] == [
         ("First instalment£1.00 per patient", "31 July 2017", "£12,731.00"),
         ("Second instalment£0.50 per patient", "30 September 2017", "£6,365.50"),
@@ -127,14 +176,24 @@ def test_lensfield_instalments_fall_due_in_july_september_and_march(lensfield):
     ]
     assert rows[1][1] == (
         "Released at the mid-year point on submission of a mid-year report that shows progress against "
-        "the action plan.Evidence: Mid-year report"
+        "the action plan."
     )
 
 
 def test_the_obligations_timetable_and_terms_are_printed(lensfield):
     text = paragraphs(lensfield)
-    assert "Engagement (£0.50 per patient)" in text
+    assert "Component 1: Engagement (£0.50 per patient)" in text
     assert "Practice Nurse Forums" in text  # an obligation's sub-item
+    # Obligations are the seed's words, with their bold lead-ins
+    assert (
+        "Review Meetings: Practice Prescribing Leads to attend Locality Prescribing Meetings three times a "
+        "year and meet with members of the MO Team when required to review progress against the action plan."
+    ) in text
+    # The CCG's commitment is its own paragraph, not one of the practice's obligations
+    commitment = next(t for t in text if t.startswith("In addition the CCG will continue"))
+    assert "(either via local out of hours provider or directly with practices)" in commitment
+    document = docx.Document(io.BytesIO(lensfield))
+    assert next(p for p in document.paragraphs if p.text == commitment).style.name == "Normal"
     assert "Termination" in text
     assert [r[:2] for r in table_starting(lensfield, "Milestone", "When", "What happens")] == [
         ["Sign-up (Section 7 returned)", "By 31 May 2017"],
@@ -287,7 +346,7 @@ def test_the_template_is_read_once_rendering_touches_no_file(tmp_path):
 def test_a_hostile_or_unusual_practice_name_is_printed_literally(section7, name):
     data = section7.render(section7_context(dataclasses.replace(LENSFIELD, name=name)))
     text = paragraphs(data)
-    assert name in text
+    assert f"Agreement for {name} (ODS code D81001)" in text
     assert f"{name} (D81001)" in text  # the practice signature block
     assert docx.Document(io.BytesIO(data)).core_properties.subject == f"{name} (D81001)"
     assert "49 Surgery" not in text
@@ -295,7 +354,7 @@ def test_a_hostile_or_unusual_practice_name_is_printed_literally(section7, name)
 
 def test_characters_xml_cannot_carry_are_dropped_not_fatal(section7):
     data = section7.render(section7_context(dataclasses.replace(LENSFIELD, name="Bell\x07 Surgery\x00")))
-    assert "Bell Surgery" in paragraphs(data)
+    assert "Agreement for Bell Surgery (ODS code D81001)" in paragraphs(data)
 
 
 def test_docxtpl_literal_brace_escapes_print_braces_and_never_touch_data(tmp_path):
@@ -414,7 +473,7 @@ def test_the_template_follows_the_schemes_number_of_leads_and_instalments(sectio
     data = section7.render(section7_context(scheme=scheme))
     assert [r[0] for r in table_starting(data, "Role", "Name")][-1] == "Practice Nurse Lead"
     assert read_content_controls(data)["lead_nurse_lead"] == ""
-    rows = table_starting(data, "Instalment", "Released when", "Due by", "Amount")
+    rows = table_starting(data, "Instalment", "Released when", "Evidence due by", "Amount")
     assert [(r[0], r[3]) for r in rows] == [
         ("First instalment£1.00 per patient", "£12,731.00"),
         ("Final instalment£1.00 per patient", "£12,731.00"),

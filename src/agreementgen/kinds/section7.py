@@ -26,7 +26,7 @@ from ..context import (
 from ..money import Money
 from ..payments import entitlement, sessions_funded
 from ..practices import Practice
-from ..scheme import Scheme
+from ..scheme import Obligation, Scheme
 from ..signups import SignUps
 
 KIND = "section7"
@@ -83,6 +83,7 @@ def section7_context(scheme: Scheme, practice: Practice) -> Context:
             "list_size_text": terms["term_list_size"],
             "list_size_date": terms["term_list_size_date"],
             "list_size_date_iso": practice.list_size_date.isoformat() if practice.list_size_date else "",
+            "list_size_stand_in": practice.list_size_date not in (None, scheme.list_size_date),
             # Per practice, not in ``scheme``: everything under ``scheme`` is the same for every practice.
             "sessions_funded": [
                 {
@@ -101,8 +102,11 @@ def section7_context(scheme: Scheme, practice: Practice) -> Context:
                 "amount": str(ent.by_component[c.id]),
                 "amount_plain": ent.by_component[c.id].plain(),
                 "term_tag": f"term_component_{c.id}",
-                "summary": c.summary,
-                "obligations": [{"text": o.text, "items": list(o.items)} for o in c.obligations],
+                "overview": list(c.overview),
+                "summary": list(c.summary),
+                "obligations_intro": c.obligations_intro or "",
+                "obligations": [_obligation(o) for o in c.obligations],
+                "commitments": [_obligation(o) for o in c.commitments],
             }
             for c in scheme.components
         ],
@@ -150,6 +154,10 @@ def section7_context(scheme: Scheme, practice: Practice) -> Context:
     }
 
 
+def _obligation(o: Obligation) -> dict[str, Any]:
+    return {"lead": o.lead or "", "text": o.text or "", "items": list(o.items)}
+
+
 # What a Section 7 template can use (dotted paths; ``[]`` marks a list of items): `check-template`,
 # the README and a completeness test read this table.
 VARIABLES: dict[str, str] = {
@@ -171,9 +179,14 @@ VARIABLES: dict[str, str] = {
     "practice.code / .name / .address / .address_lines[] / .postcode / .commissioner": "the practice",
     "practice.pcn_code / .pcn_name / .email": "where known",
     "practice.list_size / .list_size_text / .list_size_date / .list_size_date_iso": "the list size paid on",
+    "practice.list_size_stand_in": "true when the list size is of another date than the scheme's",
     "practice.sessions_funded[].role / .rate / .sessions": "whole sessions the total buys at each rate",
-    "components[].id / .title / .rate / .amount / .amount_plain / .term_tag / .summary": "each component",
-    "components[].obligations[].text / .items[]": "what the practice must do",
+    "components[].id / .title / .rate / .amount / .amount_plain / .term_tag": "each component",
+    "components[].overview[] / .summary[] / .obligations_intro": "its texts (paragraphs)",
+    "components[].obligations[].lead / .text / .items[]": (
+        "what the practice must do: bold lead-in, text, sub-points"
+    ),
+    "components[].commitments[].lead / .text / .items[]": "what the commissioner commits to, same shape",
     "instalments[].id / .title / .rate / .amount / .amount_plain / .term_tag / .trigger": "each instalment",
     "instalments[].evidence[] / .due / .due_iso": "what releases it and when",
     "milestones[].id / .title / .due / .due_iso / .window_start / .description": "reporting timetable",

@@ -22,6 +22,7 @@ from ..context import (
     form_fields,
     long_date,
     practice_identity,
+    rate_text,
     scheme_identity,
     signatory_context,
 )
@@ -50,21 +51,31 @@ VARIABLES: dict[str, str] = {
     ),
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
     "practice.code / .name / .address / .address_lines[] / .postcode / .email": "the practice",
-    "practice.list_size / .list_size_text": "its list size, 5800 / '5,800'",
+    "practice.list_size / .list_size_text / .list_size_date": "its list size, 5800 / '5,800', and its date",
+    "practice.list_size_stand_in / .paid_on_list_size": (
+        "true when the list size is of another date than the year's start; true when any service's "
+        "value is worked out on it"
+    ),
     "contract.id / .title / .with_party / .universal_offer / .description": "the contract this SLA is for",
     "services[].id / .title / .description / .model / .model_text / .unit / .claim / .note / .illustrative": (
         "each service signed up to"
     ),
-    "services[].prior_tariff / .uplift / .tariff / .new_tariff / .planned / .cap / .basis": (
-        "how its value is worked out (finished text; '' where it does not apply)"
+    "services[].prior_tariff / .uplift / .tariff / .tariff_note / .new_tariff / .planned / .cap / .basis": (
+        "how its value is worked out (finished text; '' where it does not apply): tariff per unit, "
+        "where the tariff comes from ('2016/17 tariff £25.50 + 1% uplift'), planned units"
     ),
+    "services[].priced": "true when the agreement prices it (a plan, a fixed or an outcome value)",
     "services[].value / .value_plain / .term_tag": (
         "its indicative value ('£4,284.00' / '4284.00') and the issued term that carries it"
     ),
     "services[].maximum / .lower_threshold / .upper_threshold": "an outcome service's maximum and thresholds",
     "services[].kpis[].id / .title / .measure / .minimum": "an outcome service's KPIs",
+    "services[].has_minimums": "whether any of its KPIs has a minimum output",
     "activity_services[] / outcome_services[]": (
         "the services paid per unit of activity, and the outcome services (the same fields as services[])"
+    ),
+    "priced_services[] / claimed_services[]": (
+        "services other than outcome targets: priced by the agreement, or paid only on activity claimed"
     ),
     "total / total_plain": "the indicative total of the SLA",
     "signatories[].party / .heading / .prints_practice": "signature blocks",
@@ -121,19 +132,28 @@ def _service_row(
         basis = f"up to {maximum}, at full achievement"
     else:
         basis = annual_basis(pay, list_size, value.planned or 0)
+    if pay.model == "per_activity":
+        unit, rate = pay.unit or "unit", value.unit_tariff
+    elif pay.model == "per_capita":
+        unit, rate = "registered patient", pay.rate_per_patient
+    elif pay.model == "block":
+        unit, rate = ("eligible patient" if pay.per == "eligible_patient" else "practice"), pay.amount
+    else:
+        unit, rate = "", None
     return {
         "id": service.id,
         "title": service.title,
         "description": service.description,
         "model": pay.model,
         "model_text": MODEL_TEXT[pay.model],
-        "unit": pay.unit or "",
+        "unit": unit,
         "prior_tariff": str(Money.of(pay.prior_tariff)) if pay.prior_tariff is not None else "",
         "uplift": percent(uplift) if pay.model == "per_activity" and pay.new_tariff is None else "",
-        "tariff": f"£{value.unit_tariff:,.2f}" if value.unit_tariff is not None else "",
+        "tariff": rate_text(rate) if rate is not None else "",
+        "tariff_note": _tariff_note(spec, pay, uplift),
         "new_tariff": pay.new_tariff is not None,
         "planned": f"{value.planned:,}"
-        if pay.model in ("per_activity", "block") and pay.per != "practice"
+        if pay.model in ("per_activity", "block") and pay.per != "practice" and value.planned
         else "",
         "cap": f"{pay.cap_per_practice:,}" if pay.cap_per_practice is not None else "",
         "basis": basis,
@@ -147,10 +167,29 @@ def _service_row(
             {"id": k.id, "title": k.title, "measure": k.measure, "minimum": k.minimum or ""}
             for k in service.kpis
         ],
+        "has_minimums": any(k.minimum for k in service.kpis),
+        # Priced into the agreement (planned activity, eligible patients, an annual or outcome value),
+        # rather than paid only on what is claimed: a row with no plan shows no "0 / £0.00".
+        "priced": pay.model == "outcome" or value.value.amount != 0,
         "claim": pay.claim,
         "note": service.note or "",
         "illustrative": service.illustrative,
     }
+
+
+def _tariff_note(spec: ServiceScheme, pay: Payment, uplift: Decimal | None) -> str:
+    """Where an activity tariff comes from: the prior year's tariff plus the uplift, or a new tariff."""
+    if pay.model != "per_activity":
+        return ""
+    if pay.new_tariff is not None:
+        return f"new tariff for {spec.financial_year}"
+    prior = f"{spec.funding.prior_year} tariff" if spec.funding.prior_year else "prior tariff"
+    return f"{prior} {Money.of(pay.prior_tariff or 0)} + {percent(uplift or Decimal(0))} uplift"
+
+
+def _on_list_size(pay: Payment) -> bool:
+    """Whether a service's value is worked out on the practice's list size."""
+    return pay.model == "per_capita" or (pay.model == "outcome" and pay.max_payment is None)
 
 
 def contexts(spec: Any, practice: Practice, signups: SignUps | None) -> list[Context]:
@@ -200,12 +239,15 @@ def _context(
         "term_practice_code": practice.code,
         "term_contract": contract.title,
     }
+    terms["term_list_size"] = f"{list_size:,}"
+    terms["term_list_size_date"] = long_date(practice.list_size_date) if practice.list_size_date else ""
     for row in rows:
         if row["tariff"]:
             terms[f"{row['term_tag']}_tariff"] = row["tariff"]
         if row["planned"]:
             terms[f"{row['term_tag']}_planned"] = row["planned"]
-        terms[row["term_tag"]] = row["value"]
+        if row["priced"]:
+            terms[row["term_tag"]] = row["value"]
     terms["term_total"] = str(whole)
     if spec.sign_up_deadline:
         terms["term_sign_up_deadline"] = long_date(spec.sign_up_deadline)
@@ -227,6 +269,9 @@ def _context(
             **practice_identity(practice),
             "list_size": list_size,
             "list_size_text": f"{list_size:,}",
+            "list_size_date": long_date(practice.list_size_date) if practice.list_size_date else "",
+            "list_size_stand_in": practice.list_size_date not in (None, spec.list_size_date),
+            "paid_on_list_size": any(_on_list_size(s.payment) for s in services),
         },
         "contract": {
             "id": contract.id,
@@ -237,6 +282,8 @@ def _context(
         },
         "services": rows,
         "activity_services": [r for r in rows if r["model"] == "per_activity"],
+        "priced_services": [r for r in rows if r["priced"] and r["model"] != "outcome"],
+        "claimed_services": [r for r in rows if not r["priced"]],
         "outcome_services": [r for r in rows if r["model"] == "outcome"],
         "total": str(whole),
         "total_plain": whole.plain(),

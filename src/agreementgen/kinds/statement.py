@@ -36,11 +36,13 @@ VARIABLES: dict[str, str] = {
     "subtitle": "the scheme's title, with the financial year if the title lacks it",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
     "practice.code / .name / .list_size_text": "the practice",
-    "labels.lines / .line_column / .adjustments / .adjustment_column": (
-        "the tables' headings: 'Instalments' or 'Services' …"
+    "labels.lines / .line_column / .adjustments / .adjustment_column / .plan_column": (
+        "the tables' headings: 'Instalments' or 'Services' …; "
+        "'Entitled' (instalments) or 'Planned' (services)"
     ),
-    "lines[].title / .detail / .entitled / .earned / .paid / .balance / .reason": (
-        "by instalment (with the evidence relied on) or by service (with its basis)"
+    "lines[].title / .detail / .entitled / .earned / .paid / .balance / .reason / .note": (
+        "by instalment (with the evidence relied on) or by service (with its basis); .entitled is the "
+        "plan for a service; .note says where activity above plan was paid"
     ),
     "adjustments[].title / .entitled / .earned / .adjustment / .net / .reason": (
         "by component or service, with any proportional payment"
@@ -148,6 +150,7 @@ def _instalment_tables(scheme: Scheme, r: Reconciliation) -> dict[str, object]:
             "line_column": "Instalment and evidence",
             "adjustments": "Components and adjustments",
             "adjustment_column": "Component",
+            "plan_column": "Entitled",
         },
         "lines": [
             {
@@ -162,6 +165,7 @@ def _instalment_tables(scheme: Scheme, r: Reconciliation) -> dict[str, object]:
                 "paid": str(i.paid),
                 "balance": str(i.balance),
                 "reason": f"Not earned: {i.reason}" if i.reason else "",
+                "note": "",
             }
             for i in r.instalments
         ],
@@ -187,11 +191,13 @@ def _service_tables(spec: ServiceScheme, r: ServiceReconciliation) -> dict[str, 
             "line_column": "Service and basis",
             "adjustments": "Services and adjustments",
             "adjustment_column": "Service",
+            "plan_column": "Planned",
         },
         "lines": [
             {
                 "title": services[line.id].title,
                 "detail": _basis(services[line.id].payment, line, r.list_size),
+                "note": _above_plan(services[line.id].payment, line),
                 "entitled": str(line.entitled),
                 "earned": str(line.earned),
                 "paid": str(line.paid),
@@ -212,6 +218,19 @@ def _service_tables(spec: ServiceScheme, r: ServiceReconciliation) -> dict[str, 
             for line in r.lines
         ],
     }
+
+
+def _above_plan(pay: Payment, line: ServiceLine) -> str:
+    """Activity paid above the plan, said in so many words: earned above planned is not an error."""
+    if pay.model != "per_activity" or line.counted is None or line.counted <= line.planned:
+        return ""
+    if line.earned.amount <= line.entitled.amount:
+        return ""
+    unit = pay.unit or "unit"
+    return (
+        f"Activity above plan: {_units(line.counted - line.planned, unit)} over the "
+        f"{line.planned:,} planned, paid at the tariff."
+    )
 
 
 def _basis(pay: Payment, line: ServiceLine, list_size: int) -> str:
@@ -252,7 +271,8 @@ def service_rules(spec: ServiceScheme) -> list[str]:
     text = ["Nothing is paid for a service without a signed Service Level Agreement for its contract."]
     if "per_activity" in models:
         text.append(
-            "Activity is paid at the tariff for the units claimed in the year, up to any cap per practice."
+            "Activity is paid at the tariff for the units claimed in the year, including any above the plan, "
+            "up to any cap per practice."
         )
     if "outcome" in models:
         text.append(

@@ -725,6 +725,17 @@ class Frozen(Flowable):  # type: ignore[misc]
         self.width, self.height = size
         return size  # type: ignore[no-any-return]
 
+    def head_height(self, canv: Any) -> float:
+        """The least of it that goes with what keeps with it (a table's first rows); kept per width."""
+        if not hasattr(self.inner, "head_height"):
+            return float(self.height)
+        key = ("head", self.avail)
+        head = self.sizes.get(key)  # type: ignore[call-overload]
+        if head is None:
+            self.inner.wrapOn(canv, self.avail, 1e9)
+            head = self.sizes[key] = self.inner.head_height(canv)  # type: ignore[index]
+        return float(head)
+
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         inner = self.inner
         inner._frame = getattr(self, "_frame", None)  # where it is decides whether it moves whole

@@ -373,8 +373,11 @@ class _Layout:
     def _group_height(self, group: list[Flowable]) -> float:
         width = self.section.frame_width
         total = 0.0
+        last = len(group) - 1
         for number, flowable in enumerate(group):
             _, h = flowable.wrapOn(self.canv, width, self._height)
+            if number == last and hasattr(flowable, "head_height"):
+                h = flowable.head_height(self.canv)  # a table: only its first rows go with what keeps with it
             total += h + (flowable.getSpaceBefore() if number else 0.0)
             if number < len(group) - 1:
                 total += flowable.getSpaceAfter()

@@ -150,6 +150,18 @@ class GridTable(Flowable):  # type: ignore[misc]
         self.height = sum(heights)
         return self.width, self.height
 
+    def head_height(self, canv: Any = None) -> float:
+        """What must go on a page with whatever keeps with this table (after ``wrap``): the header
+        rows and the first row that can end a page, as Word keeps a paragraph with a table's first
+        row; the whole table if it is kept together."""
+        if self.keep_together:
+            return self.height
+        spans = {(c.row, c.row + c.rows) for c in self.cells if c.rows > 1}
+        for r in range(self.header_rows, self.nrows):
+            if not any(start <= r < end - 1 for start, end in spans):
+                return sum(self.row_heights[: r + 1])
+        return self.height
+
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         from .flowables import _fits_a_fresh_frame
 
