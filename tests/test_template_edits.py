@@ -110,7 +110,10 @@ def test_both_outputs_change_with_the_edited_template(runs):
             runs["shipped"] / f"section7.{suffix}"
         ).read_bytes()
     for read, suffix in ((docx_text, "docx"), (pdf_text, "pdf")):
-        before, after = read(runs["shipped"] / f"section7.{suffix}"), read(runs["edited"] / f"section7.{suffix}")
+        before, after = (
+            read(runs["shipped"] / f"section7.{suffix}"),
+            read(runs["edited"] / f"section7.{suffix}"),
+        )
         assert OLD_HEADING in before and NEW_HEADING not in before
         assert NEW_HEADING in after and OLD_HEADING not in after, suffix
         assert "Practices keep all evidence for six years after the scheme ends." in after, suffix
@@ -122,7 +125,9 @@ def test_the_bold_words_are_bold_in_the_pdf(runs):
     fonts: list[tuple[str, str]] = []
     for page in PdfReader(str(runs["edited"] / "section7.pdf")).pages:
         page.extract_text(
-            visitor_text=lambda text, cm, tm, font, size: fonts.append((text, str((font or {}).get("/BaseFont"))))
+            visitor_text=lambda text, cm, tm, font, size: fonts.append(
+                (text, str((font or {}).get("/BaseFont")))
+            )
         )
     bold = [font for text, font in fonts if "all evidence for six years" in text]
     plain = [font for text, font in fonts if "Practices keep" in text]

@@ -96,6 +96,7 @@ class RunReport:
     practices: int
     seconds: float
     manifest: Path
+    notes: list[str] = field(default_factory=list)  # what the user should know (a format not written)
 
     @property
     def rendered(self) -> int:
@@ -260,8 +261,9 @@ def _render_in_worker(practice: Practice) -> PracticeResult:
 # --- parent side -----------------------------------------------------------------------
 
 
-def preflight(scheme: AnyScheme, practices: list[Practice], options: RunOptions) -> None:
-    """Everything that would fail every practice, checked before any is rendered."""
+def preflight(scheme: AnyScheme, practices: list[Practice], options: RunOptions) -> list[str]:
+    """Everything that would fail every practice, checked before any is rendered; returns notes."""
+    notes: list[str] = []
     model = "services" if isinstance(scheme, ServiceScheme) else "per_capita"
     for kind_name in options.kinds:
         kind = get_kind(kind_name)
@@ -291,7 +293,10 @@ def preflight(scheme: AnyScheme, practices: list[Practice], options: RunOptions)
     for kind_name in options.kinds:
         kind = get_kind(kind_name)
         path = kind.template_path(options.templates_dir)
-        compile_template(path)  # syntax errors, with their line
+        template = compile_template(path)  # syntax errors, with their line
+        skipped = [f for f in options.formats if f not in template.formats]
+        if skipped:
+            notes.append(f"{path.name} is a fillable PDF template: no {', '.join(skipped)} is written for it")
         contexts = (
             c
             for p in practices
@@ -301,6 +306,7 @@ def preflight(scheme: AnyScheme, practices: list[Practice], options: RunOptions)
         example = next(contexts, None)
         if example is not None:
             check_example(path, example, pdf="pdf" in options.formats)
+    return notes
 
 
 def check_example(path: Path, context: dict[str, Any], *, pdf: bool) -> None:
@@ -309,7 +315,7 @@ def check_example(path: Path, context: dict[str, Any], *, pdf: bool) -> None:
     if report.missing:
         raise TemplateError(
             "the template uses variables the context does not provide: "
-            + ", ".join(report.missing)
+            + ", ".join(m + (f" ({report.where[m]})" if m in report.where else "") for m in report.missing)
             + " (see `agreementgen context` for what is available)",
             path=path,
         )
@@ -388,7 +394,7 @@ def run(
     """Render every practice's documents; see the module docstring for the guarantees."""
     todo = sorted(practices, key=lambda p: p.code)
     start = time.perf_counter()
-    preflight(scheme, todo, options)
+    notes = preflight(scheme, todo, options)
     _clean_temp_files(options.out_dir)
     done = _load_done(options.out_dir) if options.resume else {}
     records = Records.open(options.db_url)
@@ -423,6 +429,7 @@ def run(
         practices=len(todo),
         seconds=time.perf_counter() - start,
         manifest=manifest,
+        notes=notes,
     )
 
 

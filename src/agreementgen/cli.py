@@ -478,6 +478,8 @@ def _generate(
     )
     out.print(f"wrote {escape(str(report.manifest))}")
     out.print(f"issued register: {escape(db or default_url())}")
+    for note in report.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
     if report.failures:
         err.print(f"[bold red]{len(report.failures):,} practice(s) not rendered:[/]")
         for code, reason in report.failures:
@@ -611,7 +613,8 @@ def check_template_command(
     if report.missing:
         err.print(f"[bold red]{len(report.missing)} variable(s) the context does not provide:[/]")
         for missing in report.missing:
-            err.print(f"  {escape(missing)}")
+            where = report.where.get(missing)
+            err.print(f"  {escape(missing)}" + (f" ({escape(where)})" if where else ""))
     else:
         out.print(f"{name}: every variable it uses is provided")
     if report.unsupported:

@@ -133,6 +133,9 @@ def _read_docx(data: bytes) -> ReadReturn:
 # --- PDF --------------------------------------------------------------------------------------
 
 
+TERMS_PREFIX = "terms."
+
+
 def _read_pdf(data: bytes) -> ReadReturn:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -157,6 +160,10 @@ def _read_pdf(data: bytes) -> ReadReturn:
         return result.reject(f"not a readable PDF (truncated or damaged): {type(exc).__name__}: {exc}")
     result.has_form = bool(raw)
     result.fields = {k: v for k, v in fields.items() if k != SIGNATURE_FIELD}
+    # A PDF template may name an issued term's field after its context variable (terms.term_total).
+    for name, value in list(result.fields.items()):
+        if name.startswith(TERMS_PREFIX) and name[len(TERMS_PREFIX) :] not in result.fields:
+            result.fields[name[len(TERMS_PREFIX) :]] = value
     if fields.get(DOC_ID_FIELD):
         result.doc_id, result.id_source = fields[DOC_ID_FIELD], "form field"
     elif meta_id:

@@ -56,7 +56,7 @@ class DocumentKind:
                 return path
         raise TemplateError(
             f"no template for {self.name} documents: put {self.name}.docx (or a fillable {self.name}.pdf) "
-            "in this folder, or start from the bundled one (`agreementgen init`)",
+            "in this folder (start from a copy of the shipped templates/ folder)",
             path=folder,
         )
 

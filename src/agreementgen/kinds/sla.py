@@ -46,9 +46,8 @@ VARIABLES: dict[str, str] = {
     "scheme.sign_up_deadline / .default_uplift / .growth_allowance / .prior_year": (
         "the deadline ('' if none), the uplift and growth allowance ('1%'), the prior tariff year"
     ),
-    "scheme.introduction[] / .terms[]": (
-        "paragraphs of introduction; the scheme's terms (.id / .title / .paragraphs[])"
-    ),
+    "scheme.introduction[]": "paragraphs of introduction",
+    "scheme.terms[].id / .title / .paragraphs[]": "the scheme's terms (variations, disputes, termination)",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
     "practice.code / .name / .address / .address_lines[] / .postcode / .email": "the practice",
     "practice.list_size / .list_size_text / .list_size_date": "its list size, 5800 / '5,800', and its date",

@@ -117,6 +117,7 @@ _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd
 # --- the Jinja side --------------------------------------------------------------------------
 
 _JINJA_MARK = re.compile(r"\{[{%#]")
+_JINJA_TAG = re.compile(r"\{[{%].*?[}%]\}", re.DOTALL)  # a {{ … }} or {% … %} on one line of a part's source
 # Characters XML 1.0 cannot carry (tab, line feed and carriage return are fine), and lone surrogates.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _LISTING = re.compile("[\t\n\x07\x0c]")
@@ -157,6 +158,7 @@ class _Part:
     has_drawings: bool  # has pictures/shapes whose ids must be renumbered after rendering
     variables: frozenset[str]  # every path used
     printed: frozenset[str]  # the paths used other than only as a loop's list
+    guards: Mapping[str, frozenset[Guards]]  # path -> the if-tests each use of it is under
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,10 @@ class CompiledDocx:
                 self._parts.append(part)
         self.variables: frozenset[str] = frozenset().union(*(p.variables for p in self._parts))
         self._printed: frozenset[str] = frozenset().union(*(p.printed for p in self._parts))
+        self._guards: dict[str, frozenset[Guards]] = {}
+        for part in self._parts:
+            for path, uses in part.guards.items():
+                self._guards[path] = self._guards.get(path, frozenset()) | uses
         self._by_filename = {p.filename: p for p in self._parts}
 
         self._foreign_properties = _foreign_custom_properties(members.get(CUSTOM_PART), self.path)
@@ -246,7 +252,7 @@ class CompiledDocx:
                 line=line,
             ) from exc
         template = self._env.template_class.from_code(self._env, code, self._env.make_globals(None), None)
-        printed, iterated = _collect_paths(ast, self._env.globals)
+        printed, iterated, guards = _collect_paths(ast, self._env.globals)
         return _Part(
             name,
             source,
@@ -257,6 +263,7 @@ class CompiledDocx:
             has_drawings,
             frozenset(printed | iterated),
             frozenset(printed),
+            guards,
         )
 
     # -- rendering ---------------------------------------------------------------------------
@@ -336,6 +343,23 @@ class CompiledDocx:
             return _serialise(root)
         return data if data.startswith(b"<?xml") else _XML_DECLARATION + data
 
+    def where_used(self, path: str) -> str:
+        """Where a variable is first used: its part and the text of its paragraph, as a user finds
+        it in Word (``word/document.xml, near '3.1 Funding for …'``); "" if it cannot be told."""
+        segments = [s for s in _segments(path) if s != "[]"]
+        if not segments:
+            return ""
+        # The path as written, else its last name after a dot (a loop variable's field: ``c.title``).
+        patterns = [re.escape(path), r"\.\s*" + re.escape(segments[-1]) + r"\b"]
+        for pattern in patterns:
+            for part in self._parts:
+                if path not in part.variables:
+                    continue
+                for number, line in enumerate(part.source.splitlines(), start=1):
+                    if any(re.search(pattern, tag) for tag in _JINJA_TAG.findall(line)):
+                        return f"{part.name}, near '{_near(part.source, number)}'"
+        return ""
+
     def _undefined(self, exc: jinja2.UndefinedError, context: Mapping[str, Any]) -> TemplateError:
         part, line = self._where(exc.__traceback__)
         candidates = part.variables if part is not None else self.variables
@@ -376,6 +400,7 @@ class TemplateCheck:
 
     missing: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)  # a missing path -> "part, near 'text'"
 
 
 def template_variables(template_path: str | Path) -> set[str]:
@@ -396,13 +421,18 @@ def check_template(template_path: str | Path, context: Mapping[str, Any]) -> Tem
     never prints or tests — looping over a list does not count as using its items' fields.
     """
     compiled = CompiledDocx(template_path)
-    missing = sorted(p for p in compiled.variables if not _resolves(p, context))
+    missing = sorted(
+        p
+        for p in compiled.variables
+        if not _resolves(p, context) and _reachable(compiled._guards.get(p), context)
+    )
     unused = sorted(
         leaf
         for leaf in leaf_paths(dict(context))
         if leaf and not any(_covers(used, leaf) for used in compiled._printed)
     )
-    return TemplateCheck(missing=missing, unused=unused)
+    where = {path: place for path in missing if (place := compiled.where_used(path))}
+    return TemplateCheck(missing=missing, unused=unused, where=where)
 
 
 def _segments(path: str) -> list[str]:
@@ -432,6 +462,24 @@ def _resolves(path: str, context: Mapping[str, Any]) -> bool:
     return True
 
 
+def _reachable(uses: frozenset[Guards] | None, context: Mapping[str, Any]) -> bool:
+    """Whether some use of a path is rendered for this context: one not inside an ``{% if %}``
+    whose test this context makes false (``{%r if scheme.sign_up_deadline %}`` … for a scheme
+    without a deadline). A test that cannot be judged here (inside a loop) counts as true."""
+    if not uses:
+        return True
+    return any(all(_holds(path, wanted, context) for path, wanted in guards) for guards in uses)
+
+
+def _holds(path: str, wanted: bool, context: Mapping[str, Any]) -> bool:
+    value: Any = context
+    for segment in _segments(path):
+        if segment == "[]" or not isinstance(value, Mapping) or segment not in value:
+            return True
+        value = value[segment]
+    return bool(value) == wanted
+
+
 def _covers(used: str, leaf: str) -> bool:
     """A leaf counts as used when the template uses it, something containing it, or something in it."""
     if used == leaf:
@@ -441,10 +489,40 @@ def _covers(used: str, leaf: str) -> bool:
     )
 
 
-def _collect_paths(ast: nodes.Template, globals_: Mapping[str, Any]) -> tuple[set[str], set[str]]:
-    """(paths the template prints or tests, paths it only loops over)."""
+Guards = tuple[tuple[str, bool], ...]  # the if-tests around a use: (path, whether it must be true)
+
+
+def _collect_paths(
+    ast: nodes.Template, globals_: Mapping[str, Any]
+) -> tuple[set[str], set[str], dict[str, frozenset[Guards]]]:
+    """(paths the template prints or tests, paths it only loops over, and for each path the
+    simple if-tests every use of it is under)."""
     found: set[str] = set()
     iterated: set[str] = set()
+    guards: dict[str, set[Guards]] = {}
+    under: list[tuple[str, bool]] = []  # the if-tests around the node being visited
+
+    def use(path: str) -> None:
+        found.add(path)
+        guards.setdefault(path, set()).add(tuple(under))
+
+    def test_of(node: nodes.Node, scope: dict[str, str]) -> tuple[str, bool] | None:
+        """An if-test that is a variable (or ``not`` one): its path and the truth it asks for."""
+        wanted = True
+        while isinstance(node, nodes.Not):
+            node, wanted = node.node, not wanted
+        if isinstance(node, nodes.Name | nodes.Getattr | nodes.Getitem):
+            path, _ = chain(node, scope)
+            if path:
+                return path, wanted
+        return None
+
+    def visit_under(extra: list[tuple[str, bool]], body: Iterable[nodes.Node], scope: dict[str, str]) -> None:
+        under.extend(extra)
+        try:
+            visit_all(body, scope)
+        finally:
+            del under[len(under) - len(extra) :]
 
     def chain(node: nodes.Node, scope: dict[str, str]) -> tuple[str | None, bool]:
         """(the static path of a Name/Getattr/Getitem chain, whether it can be extended)."""
@@ -492,8 +570,18 @@ def _collect_paths(ast: nodes.Template, globals_: Mapping[str, Any]) -> tuple[se
             if getattr(node, "ctx", "load") == "load":
                 path, _ = chain(node, scope)
                 if path:
-                    found.add(path)
+                    use(path)
                 visit_chain_parts(node, scope)
+            return
+        if isinstance(node, nodes.If):
+            negated: list[tuple[str, bool]] = []
+            for branch in [node, *node.elif_]:
+                visit_under(negated, [branch.test], scope)
+                test = test_of(branch.test, scope)
+                visit_under([*negated, *([test] if test else [])], branch.body, scope)
+                # the branches after an if-test that is not a variable are not judged
+                negated = [] if test is None else [*negated, (test[0], not test[1])]
+            visit_under(negated, node.else_, scope)
             return
         if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
             visit(node.node.node, scope)  # x.items() uses x, not a key called "items"
@@ -553,8 +641,8 @@ def _collect_paths(ast: nodes.Template, globals_: Mapping[str, Any]) -> tuple[se
     seen = found | iterated
     for name in meta.find_undeclared_variables(ast) - set(globals_):
         if not any(p == name or p.startswith((f"{name}.", f"{name}[")) for p in seen):
-            found.add(name)
-    return found, iterated
+            use(name)
+    return found, iterated, {path: frozenset(uses) for path, uses in guards.items()}
 
 
 # --- post-processing (docxtpl's fix_tables, for the elements it can break) ---------------------

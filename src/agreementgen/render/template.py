@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import TemplateError
 from .docx import CompiledDocx, check_template
-from .pdf import DocumentInfo, Note, Unsupported, WordPackage, write_pdf
+from .pdf import DOC_ID_FIELD, DocumentInfo, Note, Unsupported, WordPackage, write_pdf
 from .pdf.story import analyse
 
 __all__ = ["PdfFormTemplate", "TemplateReport", "WordTemplate", "check", "compile_template", "document_info"]
@@ -112,6 +112,11 @@ def compile_template(path: str | Path) -> Template:
         raise TemplateError(f"cannot read the template: {reason}", path=path) from exc
     if head.startswith(b"%PDF"):
         return PdfFormTemplate(path)
+    if path.suffix.lower() == ".pdf":
+        raise TemplateError(
+            "not a PDF file (a PDF template must be a fillable PDF saved from Acrobat or LibreOffice)",
+            path=path,
+        )
     return WordTemplate(path)
 
 
@@ -131,6 +136,7 @@ class TemplateReport:
 
     missing: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)  # a missing variable -> where it is used
     unsupported: list[Unsupported] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)  # the form fields its documents have
@@ -152,7 +158,7 @@ def check(path: str | Path, context: Mapping[str, Any]) -> TemplateReport:
         checked: TemplateReport = template.form.check(context)
         return checked
     result = check_template(template.path, context)
-    report = TemplateReport(missing=result.missing, unused=result.unused)
+    report = TemplateReport(missing=result.missing, unused=result.unused, where=result.where)
     compiled = template.compiled
     app = compiled.raw_part("docProps/app.xml") or b""
     found = _APPLICATION.search(app)
@@ -162,7 +168,10 @@ def check(path: str | Path, context: Mapping[str, Any]) -> TemplateReport:
     found_in = analyse(WordPackage(parts, label=str(template.path)), locked_fields(context))
     report.unsupported = found_in.unsupported
     report.notes = _unique(found_in.notes)
-    report.fields = sorted(found_in.field_names)
+    # Field names come from rendered documents: with a variable missing, the template's own
+    # expressions ({{ f.tag }}) would stand in for them, so none are listed until it renders.
+    # The writer adds the hidden doc_id field to every PDF it writes.
+    report.fields = [] if report.missing else sorted(found_in.field_names | {DOC_ID_FIELD})
     report.untagged = found_in.untagged
     return report
 

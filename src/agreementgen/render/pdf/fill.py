@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from ...errors import RenderError, TemplateError
 from . import fonts
+from .form import FORM_FONT, form_font_dict, num, show_text
 from .page import DOC_ID_FIELD, QR_EDGE, QR_SIZE, DocumentInfo, _draw_qr, _render_lock
 
 __all__ = ["FillablePdf"]
@@ -51,6 +53,67 @@ def _lookup(context: Mapping[str, Any], name: str) -> str | None:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value)
     return None
+
+
+_DA_SIZE = re.compile(r"([\d.]+)\s+Tf")
+
+
+def _redraw_prefilled(writer: Any, page: Any, values: Mapping[str, str]) -> None:
+    """Draw each prefilled widget's appearance in the form font agreementgen's own fields use
+    (Helvetica in WinAnsi plus the Welsh ŵ ŷ Ŵ Ŷ): pypdf draws in the template's font and encoding,
+    which turns letters outside it into '?'."""
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, RectangleObject
+
+    font = _form_font_object(writer)
+    for ref in page.get("/Annots") or []:
+        widget = ref.get_object()
+        field = widget
+        if "/T" not in widget and "/Parent" in widget:
+            field = widget["/Parent"].get_object()
+        name = str(field.get("/T", ""))
+        if name not in values or widget.get("/FT", field.get("/FT")) != "/Tx":
+            continue
+        rect = RectangleObject(widget["/Rect"])
+        width, height = float(rect.width), float(rect.height)
+        found = _DA_SIZE.search(str(widget.get("/DA", field.get("/DA", ""))))
+        size = float(found.group(1)) if found else 0.0
+        if size <= 0:  # auto size: what fits the box, at most 10 pt
+            size = min(10.0, max(height - 4, 4.0))
+        baseline = (height - size) / 2 + 0.22 * size
+        content = (
+            f"/Tx BMC q 1 1 {num(max(width - 2, 0))} {num(max(height - 2, 0))} re W n "
+            f"BT /AgHelv {num(size)} Tf 0 g 2 {num(baseline)} Td ".encode()
+            + show_text(values[name])
+            + b" Tj ET Q EMC"
+        )
+        stream = DecodedStreamObject()
+        stream.set_data(content)
+        stream.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): RectangleObject([0, 0, width, height]),
+                NameObject("/Resources"): DictionaryObject(
+                    {NameObject("/Font"): DictionaryObject({NameObject("/AgHelv"): font})}
+                ),
+            }
+        )
+        widget[NameObject("/AP")] = DictionaryObject({NameObject("/N"): writer._add_object(stream)})
+
+
+def _form_font_object(writer: Any) -> Any:
+    """The form font as an indirect object of ``writer`` (one per document)."""
+    from pypdf.generic import DictionaryObject
+
+    known = getattr(writer, "_agreementgen_form_font", None)
+    if known is None:
+        from pypdf.generic import read_object
+
+        parsed = read_object(io.BytesIO(form_font_dict(FORM_FONT)), None)
+        assert isinstance(parsed, DictionaryObject)
+        known = writer._add_object(parsed)
+        writer._agreementgen_form_font = known
+    return known
 
 
 class FillablePdf:
@@ -118,6 +181,7 @@ class FillablePdf:
         for page in writer.pages:
             if "/Annots" in page and values:
                 writer.update_page_form_field_values(page, values, flags=read_only, auto_regenerate=False)
+                _redraw_prefilled(writer, page, values)
         covered = {name for name in self.fields if _lookup({"terms": terms}, name) is not None}
         covered |= {name.removeprefix("terms.") for name in self.fields}
         hidden = {DOC_ID_FIELD: info.doc_id} if DOC_ID_FIELD not in self.fields else {}

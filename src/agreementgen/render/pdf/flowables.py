@@ -187,6 +187,15 @@ class WordParagraph(Paragraph):  # type: ignore[misc]
             self.frags = known[4]
         return known[0], known[1]
 
+    def head_height(self, canv: Any = None) -> float:
+        """What must go on a page with a paragraph that keeps with this one (after ``wrap``): its
+        first two lines, as Word keeps a heading with the start of the next paragraph — or all of
+        it when it cannot be split (kept together, or too short to leave two lines each side)."""
+        lines = len(getattr(getattr(self, "blPara", None), "lines", ()) or ())
+        if lines <= 3 or (self.word is not None and self.word.keep_lines):
+            return float(self.height)
+        return float(self.height) * 2 / lines
+
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         if self.word is not None and self.word.keep_lines and _fits_a_fresh_frame(self, self.height):
             return []
@@ -551,8 +560,8 @@ class BorderBox(Flowable):  # type: ignore[misc]
         super().__init__()
         self.children = list(children)
         self.word = word
-        self.spaceBefore = getattr(self.children[0], "spaceBefore", 0.0)
-        self.spaceAfter = getattr(self.children[-1], "spaceAfter", 0.0)
+        self.spaceBefore = self.children[0].getSpaceBefore()
+        self.spaceAfter = self.children[-1].getSpaceAfter()
         self.keepWithNext = getattr(self.children[-1], "keepWithNext", False)
         top, bottom = word.border("top"), word.border("bottom")
         self.pad_top = _border_room(top)
@@ -562,7 +571,7 @@ class BorderBox(Flowable):  # type: ignore[misc]
     def _gaps(self) -> list[float]:
         gaps = [0.0]
         for previous, current in zip(self.children, self.children[1:], strict=False):
-            gaps.append(getattr(previous, "spaceAfter", 0.0) + getattr(current, "spaceBefore", 0.0))
+            gaps.append(max(previous.getSpaceAfter(), current.getSpaceBefore()))
         return gaps
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
@@ -660,9 +669,9 @@ class CellStack(Flowable):  # type: ignore[misc]
         gaps = []
         previous_after = 0.0
         for index, child in enumerate(self.children):
-            before = getattr(child, "spaceBefore", 0.0) or 0.0
-            gaps.append(before + (previous_after if index else 0.0))
-            previous_after = getattr(child, "spaceAfter", 0.0) or 0.0
+            # as Word: the larger of the space after the paragraph above and this one's space before
+            gaps.append(max(child.getSpaceBefore(), previous_after) if index else child.getSpaceBefore())
+            previous_after = child.getSpaceAfter()
         self.gaps = gaps
         self.content_height = sum(h for _, h in self.sizes) + sum(gaps) + previous_after
         self.height = max(self.content_height, self.min_height)

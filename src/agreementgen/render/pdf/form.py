@@ -36,7 +36,17 @@ from reportlab.pdfgen.canvas import Canvas
 
 from .fonts import Raw
 
-__all__ = ["FORM_FONT", "FORM_FONT_BOLD", "Form", "Look", "form_font_can_show", "form_of", "num"]
+__all__ = [
+    "FORM_FONT",
+    "FORM_FONT_BOLD",
+    "Form",
+    "Look",
+    "form_font_can_show",
+    "form_font_dict",
+    "form_of",
+    "num",
+    "show_text",
+]
 
 FORM_FONT = "Helvetica"
 FORM_FONT_BOLD = "Helvetica-Bold"
@@ -122,7 +132,7 @@ def form_font_can_show(text: str) -> bool:
     return _form_encode(text) is not None
 
 
-def _show_text(text: str) -> bytes:
+def show_text(text: str) -> bytes:
     """``text`` as a string for ``Tj`` in the form fonts (a character they lack shows as ``?``)."""
     raw = _form_encode(text)
     if raw is None:
@@ -131,7 +141,7 @@ def _show_text(text: str) -> bytes:
 
 
 @functools.lru_cache(maxsize=4)
-def _form_font_dict(font: str) -> bytes:
+def form_font_dict(font: str) -> bytes:
     """A standard font with the form encoding, and its widths (for the four added letters too)."""
     if font == "ZapfDingbats":
         return b"<< /Type /Font /Subtype /Type1 /BaseFont /ZapfDingbats >>"
@@ -232,7 +242,7 @@ class Form(pdfdoc.PDFObject):  # type: ignore[misc]
     def font_ref(self, font: str) -> tuple[str, Any]:
         name = _FORM_FONTS[font]
         if name not in self.fonts:
-            self.fonts[name] = self.canv._doc.Reference(Raw(_form_font_dict(font)))
+            self.fonts[name] = self.canv._doc.Reference(Raw(form_font_dict(font)))
         return name, self.fonts[name]
 
     def _stream(
@@ -363,12 +373,12 @@ class Form(pdfdoc.PDFObject):  # type: ignore[misc]
                     f"{clip} BT {self._da(look)} {num(leading)} TL {num(left + 1)} {num(top)} Td".encode()
                 )
                 for number, line in enumerate(lines):
-                    ops.append((b"T* " if number else b"") + _show_text(line) + b" Tj")
+                    ops.append((b"T* " if number else b"") + show_text(line) + b" Tj")
                 ops.append(b"ET Q")
             else:
                 baseline = (height - size) / 2 + 0.22 * size if boxed else height - size
                 start = f"{num(left + (1 if boxed else 0))} {num(baseline)} Td "
-                ops.append(f"{clip} BT {self._da(look)} {start}".encode() + _show_text(value) + b" Tj ET Q")
+                ops.append(f"{clip} BT {self._da(look)} {start}".encode() + show_text(value) + b" Tj ET Q")
         ops.append(b"EMC")
         return b"\n".join(ops), [look.font] if value else []
 

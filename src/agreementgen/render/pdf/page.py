@@ -27,6 +27,7 @@ import contextlib
 import copy
 import functools
 import io
+import itertools
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -293,12 +294,15 @@ def _save_without_a85(save: Callable[[], None]) -> None:
 class _Layout:
     """Lays a story out on pages: the flow of flowables down each page's text area, Word's way.
 
-    Space before a flowable is dropped at the top of a page; space after the last one on a page
-    is dropped too. A run of flowables that keep with the next moves to a new page together
-    when it would fit there and does not fit here. A flowable too tall for what is left of a
-    page is split (a paragraph between lines, a table between rows), else moved to the next
-    page. Splitting code asks ``flowable._frame`` whether it is at the top of a page
-    (``_atTop``) and how tall a page is (``_height``), as platypus's frames tell it.
+    Between two flowables the space is the larger of the first's space after and the second's
+    space before, as Word spaces paragraphs (it does not add them). Space before a flowable is
+    dropped at the top of a page; space after the last one on a page is dropped too. A run of
+    flowables that keep with the next moves to a new page together when it would fit there and
+    does not fit here (the last of the run counting only its first lines or rows, which is what
+    Word keeps with it). A flowable too tall for what is left of a page is split (a paragraph
+    between lines, a table between rows), else moved to the next page. Splitting code asks
+    ``flowable._frame`` whether it is at the top of a page (``_atTop``) and how tall a page is
+    (``_height``), as platypus's frames tell it.
     """
 
     def __init__(self, canv: _DocumentCanvas, writer: _Writer) -> None:
@@ -310,6 +314,7 @@ class _Layout:
         self._atTop = True
         self._height = 0.0
         self.y = 0.0
+        self.after = 0.0  # the space after the last flowable placed, not yet given
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -323,6 +328,7 @@ class _Layout:
         self._atTop = True
         self._height = section.height - section.top - section.bottom
         self.y = section.height - section.top
+        self.after = 0.0
 
     @property
     def bottom(self) -> float:
@@ -365,7 +371,7 @@ class _Layout:
                 group.append(queue[index])
                 index -= 1
             height = self._group_height(group)
-            room = self.y - self.bottom
+            room = self.y - self.bottom - self._gap(flowable)
             if height > room and height <= self._height:
                 self.new_page()
         self.place(flowable, queue)
@@ -374,26 +380,31 @@ class _Layout:
         width = self.section.frame_width
         total = 0.0
         last = len(group) - 1
+        after = 0.0
         for number, flowable in enumerate(group):
             _, h = flowable.wrapOn(self.canv, width, self._height)
             if number == last and hasattr(flowable, "head_height"):
-                h = flowable.head_height(self.canv)  # a table: only its first rows go with what keeps with it
-            total += h + (flowable.getSpaceBefore() if number else 0.0)
-            if number < len(group) - 1:
-                total += flowable.getSpaceAfter()
+                h = flowable.head_height(self.canv)  # only its first lines or rows go with what keeps with it
+            total += h + (max(after, flowable.getSpaceBefore()) if number else 0.0)
+            after = flowable.getSpaceAfter()
         return total
+
+    def _gap(self, flowable: Flowable) -> float:
+        """The space above ``flowable`` here: none at the top of a page, else the larger of the
+        space after what is above it and its own space before."""
+        return 0.0 if self._atTop else max(self.after, flowable.getSpaceBefore())
 
     def place(self, flowable: Flowable, queue: list[Flowable]) -> None:
         width = self.section.frame_width
         canv = self.canv
         for _attempt in range(3):
-            before = 0.0 if self._atTop else flowable.getSpaceBefore()
+            before = self._gap(flowable)
             room = self.y - before - self.bottom
             _, h = flowable.wrapOn(canv, width, room)
             if h <= room + 1e-6:
                 self.y -= before + h
                 draw_at(flowable, canv, self.section.left, self.y)
-                self.y -= flowable.getSpaceAfter()
+                self.after = flowable.getSpaceAfter()
                 self._atTop = False
                 return
             flowable._frame = self
@@ -472,28 +483,43 @@ class _Writer:
         width = section.frame_width
         header = section.part("headers", record.number, record.first_of_section, even_odd)
         if header:
-            y = section.height - section.header
-            for flowable in self._part(header, record.number, total):
-                y -= flowable.getSpaceBefore()
-                _, h = flowable.wrapOn(canv, width, section.height)
-                y -= h
-                draw_at(flowable, canv, section.left, y)
-                y -= flowable.getSpaceAfter()
+            flowables = self._part(header, record.number, total)
+            gaps = _gaps(flowables)
+            gaps[0] = flowables[0].getSpaceBefore() if flowables else 0.0
+            _stack(
+                canv, flowables, gaps, section.left, section.height - section.header, width, section.height
+            )
         footer = section.part("footers", record.number, record.first_of_section, even_odd)
         if footer:
             flowables = self._part(footer, record.number, total)
-            sizes = [f.wrapOn(canv, width, section.height)[1] for f in flowables]
-            last = len(flowables) - 1
-            y = section.footer + sum(
-                (f.getSpaceBefore() if i else 0.0) + h + (f.getSpaceAfter() if i < last else 0.0)
-                for i, (f, h) in enumerate(zip(flowables, sizes, strict=True))
-            )
-            for index, (flowable, h) in enumerate(zip(flowables, sizes, strict=True)):
-                if index:
-                    y -= flowable.getSpaceBefore()
-                y -= h
-                draw_at(flowable, canv, section.left, y)
-                y -= flowable.getSpaceAfter()
+            gaps = _gaps(flowables)
+            height = sum(f.wrapOn(canv, width, section.height)[1] for f in flowables) + sum(gaps)
+            _stack(canv, flowables, gaps, section.left, section.footer + height, width, section.height)
+
+
+def _gaps(flowables: list[Flowable]) -> list[float]:
+    """The space above each flowable of a stack (none above the first): the larger of the space
+    after the one above and its own space before, as Word spaces paragraphs."""
+    return [0.0] + [
+        max(above.getSpaceAfter(), below.getSpaceBefore()) for above, below in itertools.pairwise(flowables)
+    ]
+
+
+def _stack(
+    canv: Canvas,
+    flowables: list[Flowable],
+    gaps: list[float],
+    x: float,
+    top: float,
+    width: float,
+    height: float,
+) -> None:
+    """Draw flowables one under another from ``top``, ``gaps[i]`` above the i-th."""
+    y = top
+    for flowable, gap in zip(flowables, gaps, strict=True):
+        _, h = flowable.wrapOn(canv, width, height)
+        y -= gap + h
+        draw_at(flowable, canv, x, y)
 
 
 def _numbered(flowable: Flowable, values: dict[str, str]) -> Flowable:

@@ -728,6 +728,14 @@ class Builder:
         if name and name not in self._fonts_noted and not fonts.is_known(name):
             self._fonts_noted.add(name)
             self._note(where, paragraph, f"the font '{name}' is printed as Liberation Sans")
+        if props.char_spacing and "spacing" not in self._fonts_noted:
+            self._fonts_noted.add("spacing")
+            self._note(
+                where,
+                paragraph,
+                "expanded or condensed character spacing (Font ▸ Advanced ▸ Spacing) is printed at normal "
+                "spacing, so lines may break differently from Word",
+            )
 
     # -- fields (PAGE, NUMPAGES, HYPERLINK) ---------------------------------------------------
 
@@ -1107,8 +1115,16 @@ def _near(element: etree._Element) -> str:
     while node is not None and node.tag != w("p"):
         node = node.getparent()
     source = node if node is not None else element
-    text = " ".join("".join(t.text or "" for t in source.iter(w("t"))).split())
+    own = [t for t in source.iter(w("t")) if _paragraph_of(t) in (source, None)]  # not a text box's text
+    text = " ".join("".join(t.text or "" for t in own).split())
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _paragraph_of(element: etree._Element) -> etree._Element | None:
+    node = element.getparent()
+    while node is not None and node.tag != w("p"):
+        node = node.getparent()
+    return node
 
 
 def _section_runs(children: Sequence[_Node]) -> Iterable[tuple[int, int, etree._Element | None]]:

@@ -234,6 +234,7 @@ class RunProps:
     small_caps: bool = False
     hidden: bool = False
     style_id: str = ""
+    char_spacing: float = 0.0  # expanded (+) or condensed (-) text, points: not drawn (a note says so)
 
     @property
     def face(self) -> str:
@@ -351,6 +352,9 @@ def run_props_of(rpr: etree._Element | None, theme: Mapping[str, str]) -> Props:
             out["vert"] = value if value in ("superscript", "subscript") else ""
         elif tag == "rStyle":
             out["rStyle"] = child.get(_VAL) or ""
+        elif tag == "spacing":
+            with contextlib.suppress(ValueError):
+                out["spacing"] = float(child.get(_VAL) or "0") / 20.0
     return out
 
 
@@ -471,6 +475,7 @@ def _to_run(props: Props) -> RunProps:
         small_caps=bool(props.get("smallCaps")),
         hidden=bool(props.get("vanish")),
         style_id=props.get("rStyle", ""),
+        char_spacing=float(props.get("spacing", 0.0)),
     )
 
 
