@@ -31,3 +31,10 @@ def test_the_quick_start_is_make_demo_and_make_test():
     assert block is not None
     commands = [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
     assert commands == ["make demo", "make test"]
+
+
+def test_every_picture_the_readme_shows_is_in_docs():
+    pictures = re.findall(r'src="(docs/[^"]+)"', README)
+    assert len(pictures) >= 8
+    for picture in pictures:
+        assert (ROOT / picture).is_file(), picture
