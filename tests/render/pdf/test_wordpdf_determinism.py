@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from functools import cache
 
-import pytest
 import wordmaker as wm
 from pdfprobe import colour_at, fields, flags, links, text, widget
 from wordmaker import WordDoc, field, p, r, sdt, table
@@ -97,12 +96,6 @@ def locked_total(value: str) -> str:
     return p("Total due: ", sdt(value, tag="term_total", pr="<w:text/>"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: story.py caches a paragraph's recipe by its XML (_RECIPES key: analysis key, XML, "
-    "table key, overlay, label, contextual) without the `locked` names, so a control rendered open first "
-    "stays fillable when the same XML is later rendered with locked={tag} (and vice versa)",
-)
 def test_the_locked_names_are_honoured_whatever_was_rendered_before():
     package = WordDoc().add(locked_total("£7,777.77")).package()
     clear_caches()
@@ -120,12 +113,6 @@ def link_doc(url: str) -> WordDoc:
     return doc.add(p(f'<w:hyperlink r:id="{rid}">' + r("Practice website") + "</w:hyperlink>"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: a w:hyperlink's URL comes from the package's relationships, but the paragraph "
-    "recipe is cached by the paragraph's XML alone (story.py Builder.paragraph, _RECIPES), so a second "
-    "document with the same XML and r:id links to the first document's URL",
-)
 def test_a_hyperlink_goes_to_its_own_documents_url_whatever_was_rendered_before():
     first = link_doc("https://first.example/").pdf()
     second = link_doc("https://second.example/").pdf()
@@ -137,13 +124,6 @@ def picture_doc(colour: tuple[int, int, int]) -> WordDoc:
     return WordDoc().picture(wm.png(40, 40, colour), width_pt=72)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: an inline picture's data comes from the package's media part, but the paragraph "
-    "recipe is cached by the paragraph's XML alone (story.py Builder.paragraph/_drawing, _RECIPES), so a "
-    "second document whose picture has the same r:embed id prints the FIRST document's picture "
-    "(e.g. one practice's logo or signature in another practice's agreement)",
-)
 def test_a_picture_is_its_own_documents_picture_whatever_was_rendered_before():
     red = picture_doc((255, 0, 0)).pdf()
     blue = picture_doc((0, 0, 255)).pdf()
@@ -151,11 +131,6 @@ def test_a_picture_is_its_own_documents_picture_whatever_was_rendered_before():
     assert colour_at(blue, 100, 100) == (0, 0, 255)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: same cache as the paragraph case, for tables (story.py Builder.table _TABLES key, "
-    "tables.py _CELLS/_ROWS keys hold the cell XML, not the relationship's target)",
-)
 def test_a_picture_in_a_table_cell_is_its_own_documents_picture_whatever_was_rendered_before():
     def doc(colour: tuple[int, int, int]) -> bytes:
         made = picture_doc(colour)
@@ -191,13 +166,6 @@ def test_list_labels_are_counted_per_document():
     assert text(doc.pdf()) == "1. Item 1 2. Item 2 3. Item 3"  # the counter starts again for each document
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: drawing a list label calls reportlab's setFillColor with an alpha, which raises "
-    "the document to PDF 1.4 (ensureMinPdfVersion('transparency')); when the paragraph's drawing is "
-    "replayed from the process cache (flowables.replay_on/_replayed) that side effect is skipped, so "
-    "the first rendering says %PDF-1.4 and every later one %PDF-1.3",
-)
 def test_a_document_with_a_list_gives_the_same_bytes_the_first_time_and_the_second():
     doc = list_doc()
     clear_caches()

@@ -13,6 +13,7 @@ import wordmaker as wm
 from pdfprobe import base_fonts, reader, shown_as, text, word
 from wordmaker import WordDoc, p, r
 
+from agreementgen.errors import RenderError
 from agreementgen.render.pdf.story import analyse
 from conftest import require
 
@@ -111,26 +112,21 @@ def test_characters_beyond_latin_1_that_the_fonts_have_print(value):
         assert word(pdf, piece).text == piece  # poppler reads it back too
 
 
-def test_a_character_no_shipped_font_has_does_not_crash_the_writer():
+def test_a_character_no_shipped_font_has_is_refused_with_a_clear_error_not_dropped():
     doc = WordDoc().add(p("Smile 😀 end"), p("Chinese 中文 end"))
-    pdf = doc.pdf()
-    assert pdf.startswith(b"%PDF")
-    assert "Smile" in text(pdf) and "end" in text(pdf)
+    with pytest.raises(RenderError) as raised:
+        doc.pdf()
+    message = str(raised.value)
+    assert "characters no shipped font can print: 😀 (U+1F600)" in message
+    assert "中 (U+4E2D), 文 (U+6587)" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: a character none of the shipped fonts has (emoji, CJK, Arabic) is drawn as the "
-    "font's .notdef glyph (code 0: blank, and extracted as U+0000) with nothing reported by analyse or "
-    "write_pdf — text silently lost (story.py _frag / fonts.py: no glyph-coverage check)",
-)
-def test_a_character_no_shipped_font_has_is_printed_or_reported():
+def test_a_character_no_shipped_font_has_is_reported_by_check_template_with_where_it_is():
     doc = WordDoc().add(p("Smile 😀 end"))
-    pdf = doc.pdf()
     found = analyse(doc.package())
-    reported = [str(x) for x in (*found.unsupported, *found.notes)]
-    printed = "😀" in text(pdf)
-    assert printed or any("😀" in x or "character" in x for x in reported), (text(pdf), reported)
+    assert [(u.what, u.near) for u in found.unsupported] == [
+        ("characters no shipped font can print: 😀 (U+1F600)", "Smile 😀 end")
+    ]
 
 
 def test_the_pdf_passes_qpdf_check():

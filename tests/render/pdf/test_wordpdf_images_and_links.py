@@ -76,11 +76,6 @@ def test_text_after_an_inline_picture_follows_it_on_the_line():
     assert text(pdf) == "Logo: after"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: an inline picture is laid out with valign='middle' (flowables._Definition), so "
-    "the text beside it is centred on it; Word puts the picture's bottom on the line's baseline",
-)
 def test_text_beside_an_inline_picture_sits_on_the_pictures_bottom_as_in_word():
     doc = WordDoc().picture(wm.png(120, 60, NHS_BLUE), width_pt=144, before="Logo: ", after=" after")
     pdf = doc.pdf()
@@ -172,12 +167,6 @@ def test_a_hyperlink_in_a_footer_is_printed_as_text():
     assert links(pdf) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: story.py _inline looks a w:hyperlink's r:id up in the main document's "
-    "relationships (self.package.rels), not in the header/footer part's own, so a footer link is "
-    "never found and check-template gets no note that it prints as plain text",
-)
 def test_a_hyperlink_in_a_footer_is_noted_as_printed_as_text():
     notes = [str(n) for n in analyse(footer_link_doc().package()).notes]
     assert any("hyperlink in a header or footer is printed as text" in n for n in notes), notes

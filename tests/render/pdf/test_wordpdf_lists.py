@@ -196,12 +196,6 @@ def test_labels_continue_in_table_cells_in_document_order():
     assert labels(pdf, ["Before", "Inside", "After"]) == ["1.", "2.", "3."]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: a level's label alignment (w:lvlJc right/center) is read into Level.align but "
-    "never used (story.py _style sets bulletIndent only), so right-aligned roman numerals print "
-    "left-aligned instead of ending at the number position",
-)
 def test_a_right_aligned_label_ends_at_the_number_position():
     abstract = (
         '<w:abstractNum w:abstractNumId="9"><w:lvl w:ilvl="0"><w:start w:val="1"/>'

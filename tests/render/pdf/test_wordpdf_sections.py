@@ -95,11 +95,6 @@ def test_a_continuous_section_break_with_the_same_page_continues_on_the_page():
     assert word(pdf, "After").top > word(pdf, "Before").top
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: _Layout.run sets self.section to the new section before _fits_section compares "
-    "them, so a continuous break to another page size never starts a new page",
-)
 def test_a_continuous_section_break_to_another_orientation_starts_a_new_page():
     doc = WordDoc().add(p("Portrait")).section_break("continuous")
     doc.page(width=A4_TWIPS[1], height=A4_TWIPS[0], orient="landscape")
@@ -149,11 +144,6 @@ def test_a_footer_with_a_right_tab_puts_the_page_number_at_the_right_margin():
     assert word(pdf, "Ref").x0 == pytest.approx(MARGIN, abs=0.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: page.py _numbered fills PAGE/NUMPAGES into paragraphs, tab lines and border "
-    "boxes but not into a table (GridTable/Frozen) in a header or footer: every page prints '1 of 1'",
-)
 def test_a_header_table_with_page_x_of_y_numbers_each_page():
     cell = p("Page ", field("PAGE"), " of ", field("NUMPAGES"), ppr='<w:jc w:val="right"/>')
     header = wm.table([["Scheme agreement", cell]], [4513, 4513])
@@ -222,12 +212,6 @@ def test_header_and_footer_text_is_printed_once_per_page():
     assert [w.page for w in all_words(pdf, "Letterhead")] == [0, 1, 2][: len(reader(pdf).pages)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: page.py lays the body out from the section's top margin whatever the header's "
-    "height (headers are drawn at save, _Layout.new_page ignores them); Word moves the body down below "
-    "a header taller than the space above the top margin, so a tall letterhead overlaps the text",
-)
 def test_a_header_taller_than_the_top_margin_pushes_the_body_down():
     doc = WordDoc().header(*[p(f"Letterhead line {n}") for n in range(1, 7)]).add(p("Body starts"))
     pdf = doc.pdf()
@@ -236,11 +220,6 @@ def test_a_header_taller_than_the_top_margin_pushes_the_body_down():
     assert word(pdf, "Body").top >= header_bottom
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: as for headers, a footer taller than the bottom margin is drawn over the last "
-    "lines of the body (page.py: the frame's bottom is always the section's bottom margin)",
-)
 def test_a_footer_taller_than_the_bottom_margin_ends_the_body_above_it():
     doc = WordDoc().footer(*[p(f"Footnote line {n}") for n in range(1, 7)]).add(*wm.filler(60))
     pdf = doc.pdf()

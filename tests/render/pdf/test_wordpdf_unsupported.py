@@ -196,12 +196,6 @@ def test_a_checkbox_control_around_whole_paragraphs_is_refused():
         doc.pdf()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug (uncommitted change to story.py _near, which now keeps only text whose own "
-    "paragraph is the element reported): for a block-level control, which is not in a paragraph, no "
-    "text qualifies, so `near` is '' and the report does not say where the control is",
-)
 def test_a_checkbox_control_around_whole_paragraphs_is_reported_with_its_text():
     (item,) = analyse(WordDoc().add(BLOCK_CHECKBOX).package()).unsupported
     assert "I agree to the terms" in item.near
@@ -302,11 +296,6 @@ def test_a_part_declaring_entities_is_refused():
         write_pdf(WordPackage.from_docx(out.getvalue()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: tables.py never looks at tracked changes on rows (w:trPr/w:del, w:trPr/w:ins), so a "
-    "row deleted with track changes on is printed as if it were still there, with nothing reported",
-)
 def test_a_table_row_deleted_with_track_changes_is_reported():
     deleted = '<w:del w:id="5" w:author="A" w:date="2025-01-01T00:00:00Z"/>'
     body = wm.table([["Kept", "row"], ["Deleted", "row"]], [2000, 2000], trpr=["", deleted])
@@ -343,14 +332,23 @@ def test_an_unknown_font_is_noted_not_refused():
     assert doc.pdf().startswith(b"%PDF")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer bug: a tracked paragraph-mark deletion or insertion (w:pPr/w:rPr/w:del|w:ins) is not "
-    "looked for (story.py only checks w:ins/w:del around runs), so the paragraphs print unmerged with "
-    "nothing reported",
-)
 def test_a_tracked_paragraph_mark_deletion_is_reported():
     mark = '<w:rPr><w:del w:id="6" w:author="A" w:date="2025-01-01T00:00:00Z"/></w:rPr>'
     doc = WordDoc().add(p("First half", ppr=mark), p("second half"))
     found = analyse(doc.package()).unsupported
     assert any("tracked change" in u.what for u in found), found
+
+
+def test_what_cannot_be_rendered_is_refused_every_time_not_only_the_first():
+    """A block holding what the writer cannot render is never cached: the second document with it
+    is refused too, rather than printed from the cache without it."""
+    package = WordDoc().add(p("Funding is recurrent", r(raw='<w:footnoteReference w:id="1"/>'))).package()
+    for _ in range(2):
+        with pytest.raises(RenderError, match="a footnote or endnote"):
+            write_pdf(package)
+    in_a_table = WordDoc().add(
+        wm.table([["Cell", p("Noted", r(raw='<w:footnoteReference w:id="1"/>'))]], [2000, 2000])
+    )
+    for _ in range(2):
+        with pytest.raises(RenderError, match="a footnote or endnote"):
+            write_pdf(in_a_table.package())

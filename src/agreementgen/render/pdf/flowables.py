@@ -153,9 +153,19 @@ class _Definition:
         self.valign = valign
 
 
-def box_frag(image: Any, width: float, height: float, font: str, size: float, text_colour: Color) -> ParaFrag:
+def box_frag(
+    image: Any,
+    width: float,
+    height: float,
+    font: str,
+    size: float,
+    text_colour: Color,
+    valign: str = "middle",
+) -> ParaFrag:
+    """A box in a line: a form field (centred on the text) or a picture (``valign="baseline"``:
+    its bottom on the baseline, as Word sets an inline picture)."""
     f = frag("", font, size, text_colour)
-    f.cbDefn = _Definition(image, width, height)
+    f.cbDefn = _Definition(image, width, height, valign)
     return f
 
 
@@ -682,6 +692,9 @@ class CellStack(Flowable):  # type: ignore[misc]
 
     def getSpaceAfter(self) -> float:
         return 0.0
+
+    def with_children(self, children: Sequence[Flowable]) -> CellStack:
+        return CellStack(children, self.min_height, self.valign)
 
     def draw(self) -> None:
         self.draw_from(self.canv, 0.0, 0.0)

@@ -147,6 +147,19 @@ def face(family: str, bold: bool = False, italic: bool = False) -> str:
     return name
 
 
+def missing(name: str, text: str) -> str:
+    """The characters of ``text`` the face ``name`` has no glyph for (none for plain ASCII)."""
+    if text.isascii():
+        return ""
+    covered = _COVERED.get(name)
+    if covered is None:
+        covered = _COVERED[name] = frozenset(pdfmetrics.getFont(name).face.charToGlyph)
+    return "".join(dict.fromkeys(c for c in text if ord(c) not in covered and not c.isspace()))
+
+
+_COVERED: dict[str, frozenset[int]] = {}
+
+
 def _register(name: str, filename: str) -> None:
     with _lock:
         if name in _registered:

@@ -10,7 +10,7 @@ owns everything that is not the flow of the text:
   a form XObject the page already refers to.
 * **Identity** — the document id in the Info dictionary (Title, Subject, Keywords and the
   key ``/AgreementgenDocumentId``), in a hidden read-only field ``doc_id`` on page 1,
-  and in a QR code in every page's bottom-right corner (4 mm from the edges, in the
+  and in a QR code in every page's bottom-right corner (3 mm from the edges, in the
   margin beside the footer), so a printed and scanned return can be matched.
 * **Form fields** — the canvas turns each :class:`~agreementgen.render.pdf.flowables.FieldBox`
   the layout draws, and each overlay link, into a widget of the document's AcroForm.
@@ -31,7 +31,7 @@ import itertools
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reportlab import rl_config
@@ -51,6 +51,7 @@ from .flowables import (
     BorderBox,
     FieldBox,
     FieldSpec,
+    Frozen,
     TabLine,
     WordParagraph,
     colour,
@@ -58,6 +59,7 @@ from .flowables import (
 )
 from .form import Look, form_of, num
 from .story import Analysis, Builder, Story, analysis_of
+from .tables import GridTable
 from .word import Section, WordPackage
 
 __all__ = ["DOC_ID_FIELD", "DocumentInfo", "write_pdf"]
@@ -185,6 +187,9 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # PDF 1.4 from the start: drawing a colour with alpha raises the version, and a replayed
+        # drawing would not, so the version would depend on what the process drew before.
+        self._doc.ensureMinPdfVersion("transparency")
         fonts.seed(self._doc, self.writer.story.faces)
         if self.info is not None:
             info = _Info()  # the doc template fills in title, author, subject and keywords
@@ -314,6 +319,7 @@ class _Layout:
         self._atTop = True
         self._height = 0.0
         self.y = 0.0
+        self.bottom = 0.0  # where the body ends on this page (the bottom margin, or above a tall footer)
         self.after = 0.0  # the space after the last flowable placed, not yet given
 
     # -- pages ------------------------------------------------------------------------------
@@ -326,20 +332,22 @@ class _Layout:
         self.writer.on_page(self.section_index, self.canv)
         self.page_open = True
         self._atTop = True
-        self._height = section.height - section.top - section.bottom
-        self.y = section.height - section.top
+        # As Word: a header or footer taller than its margin pushes the body in.
+        header, footer = self.writer.furniture_heights(self.canv, self.canv.pages[-1])
+        top = max(section.top, section.header + header)
+        self.bottom = max(section.bottom, section.footer + footer)
+        self._height = section.height - top - self.bottom
+        self.y = section.height - top
         self.after = 0.0
-
-    @property
-    def bottom(self) -> float:
-        return self.section.bottom
 
     # -- the flow ---------------------------------------------------------------------------
 
     def run(self) -> None:
         for index, (section, content) in enumerate(self.writer.story.sections):
+            # Whether a continuous section can share the page is judged against the page's section.
+            fits = self.page_open and section.start == "continuous" and self._fits_section(section)
             self.section_index, self.section = index, section
-            if not self.page_open or section.start != "continuous" or not self._fits_section(section):
+            if not fits:
                 self.new_page()
             queue = list(content)
             queue.reverse()  # a stack: the next flowable at the end
@@ -441,6 +449,7 @@ class _Writer:
         self.locked = locked
         self.section_pages: dict[int, int] = {}
         self.parts: dict[Any, list[Flowable]] = {}
+        self.heights: dict[str, float] = {}  # a header's or footer's height, laid out once a document
 
     def on_page(self, section_index: int, canv: _DocumentCanvas) -> None:
         section = self.story.sections[section_index][0]
@@ -476,6 +485,24 @@ class _Writer:
             self.story.faces |= builder.faces
         values = {"PAGE": str(page), "NUMPAGES": str(total)}
         return [_numbered(flowable, values) for flowable in known]
+
+    def furniture_heights(self, canv: Canvas, record: _PageRecord) -> tuple[float, float]:
+        """How tall this page's header and footer are (each as laid out, spacing between included)."""
+        section = self.story.sections[record.section][0]
+        even_odd = self.analysis.styles.even_and_odd
+        heights = []
+        for kind in ("headers", "footers"):
+            name = section.part(kind, record.number, record.first_of_section, even_odd)
+            height = self.heights.get(name) if name else 0.0
+            if height is None and name:
+                flowables = self._part(name, record.number, record.number)
+                height = sum(f.wrapOn(canv, section.frame_width, section.height)[1] for f in flowables)
+                height += sum(_gaps(flowables)) + (
+                    flowables[0].getSpaceBefore() if flowables and kind == "headers" else 0.0
+                )
+                self.heights[name] = height
+            heights.append(height or 0.0)
+        return heights[0], heights[1]
 
     def draw_page_furniture(self, canv: Canvas, record: _PageRecord, total: int) -> None:
         section = self.story.sections[record.section][0]
@@ -533,7 +560,33 @@ def _numbered(flowable: Flowable, values: dict[str, str]) -> Flowable:
         children = [_numbered(child, values) for child in flowable.children]
         if any(new is not old for new, old in zip(children, flowable.children, strict=True)):
             return BorderBox(children, flowable.word)
+    if isinstance(flowable, Frozen) and _shows_numbers(flowable.inner):
+        return _numbered(flowable.inner, values)  # not replayed: its numbers are this page's
+    if isinstance(flowable, GridTable) and _shows_numbers(flowable):
+        cells = [
+            replace(
+                cell,
+                content=cell.content.with_children([_numbered(c, values) for c in cell.content.children]),
+            )
+            for cell in flowable.cells
+        ]
+        return flowable.with_cells(cells)
     return flowable
+
+
+def _shows_numbers(flowable: Flowable) -> bool:
+    """Whether a header or footer flowable prints ``PAGE`` or ``NUMPAGES`` anywhere in it."""
+    if isinstance(flowable, TabLine):
+        return any(segment.dynamic for segment in flowable.segments)
+    if isinstance(flowable, WordParagraph):
+        return flowable._proto is not None and flowable._proto.dynamic
+    if isinstance(flowable, BorderBox):
+        return any(_shows_numbers(child) for child in flowable.children)
+    if isinstance(flowable, Frozen):
+        return _shows_numbers(flowable.inner)
+    if isinstance(flowable, GridTable):
+        return any(_shows_numbers(c) for cell in flowable.cells for c in cell.content.children)
+    return False
 
 
 def _with_numbers(paragraph: WordParagraph, values: dict[str, str]) -> WordParagraph:

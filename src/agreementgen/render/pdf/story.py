@@ -36,7 +36,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
@@ -66,6 +66,7 @@ from .flowables import (
 from .tables import GridTable, build_table
 from .word import (
     PIC,
+    TRACKED_CHANGE,
     W14,
     WP,
     A,
@@ -169,6 +170,15 @@ class _Where:
     overlay: str = ""  # inside a locked block-level control: the overlay link its text carries
 
 
+class _Label(NamedTuple):
+    """A list paragraph's label: its text, look, what follows it (tab, space, nothing), alignment."""
+
+    text: str
+    props: RunProps
+    suffix: str
+    align: str
+
+
 @dataclass
 class _Item:
     """One thing in a paragraph's flow."""
@@ -262,6 +272,9 @@ class Builder:
         self.styles = analysis.styles
         self.counter = analysis.numbering.counter()
         self.locked = locked
+        # What a cached block depends on besides its XML: the styles, pictures and links behind it
+        # (the analysis key), and which controls are locked whatever the template says.
+        self.cache_key = (analysis.key, locked)
         self.strict = strict
         self.cache = cache
         self.dynamic = dict(dynamic or {})
@@ -272,6 +285,7 @@ class Builder:
         self.field_names: set[str] = set()
         self.untagged = 0  # controls named by the [tag] in their title (LibreOffice dropped the tag)
         self._fonts_noted: set[str] = set()
+        self._part_rels: dict[str, dict[str, tuple[str, str, bool]]] = {}
 
     # -- reporting ------------------------------------------------------------------------
 
@@ -367,27 +381,32 @@ class Builder:
     def paragraph(
         self, node: _Node, where: _Where, props: ParaProps, contextual: tuple[bool, bool]
     ) -> list[Flowable]:
-        label: tuple[str, RunProps, str] | None = None
+        label: _Label | None = None
         if props.num_id and props.num_id != "0":
             found = self.counter.next(props.num_id, props.ilvl)
             if found is not None:
                 text, level = found
                 props = self._level_props(node, props, level.ppr)
-                label = (text, self.styles.run_from(self._run_base(props, where), level.rpr), level.suffix)
+                run = self.styles.run_from(self._run_base(props, where), level.rpr)
+                label = _Label(text, run, level.suffix, level.align)
         if not self.cache:
             recipe = self._recipe(node.element, where, props, label, contextual)
         else:
             key = (
-                self.analysis.key,
+                self.cache_key,
                 node.xml,
                 where.table_key,
                 where.overlay,
                 label and label[0],
                 contextual,
             )
-            recipe = _RECIPES.get(
-                key, lambda: self._recipe(node.element, where, props, label, contextual, key)
-            )
+            known: _Recipe | None = _RECIPES.items.get(key)
+            if known is None:
+                before = len(self.unsupported)
+                known = self._recipe(node.element, where, props, label, contextual, key)
+                if len(self.unsupported) == before:  # what cannot be rendered is found in every document
+                    _RECIPES.get(key, lambda: known)
+            recipe = known
         self.faces |= recipe.faces
         self.special |= recipe.special
         return recipe.make()
@@ -402,6 +421,15 @@ class Builder:
         )
         return known
 
+    def _rels(self, part: str) -> dict[str, tuple[str, str, bool]]:
+        """A story part's own relationships (a header's links and pictures are in its own)."""
+        if part == self.package.main:
+            return self.package.rels
+        known = self._part_rels.get(part)
+        if known is None:
+            known = self._part_rels[part] = self.package.relationships(part)
+        return known
+
     def _run_base(self, props: ParaProps, where: _Where) -> Props:
         return self.styles.paragraph_run_base(props, where.table)
 
@@ -410,7 +438,7 @@ class Builder:
         p: etree._Element,
         where: _Where,
         props: ParaProps,
-        label: tuple[str, RunProps, str] | None,
+        label: _Label | None,
         contextual: tuple[bool, bool],
         key: Any = None,
     ) -> _Recipe:
@@ -444,7 +472,7 @@ class Builder:
         self,
         items: list[_Item],
         props: ParaProps,
-        label: tuple[str, RunProps, str] | None,
+        label: _Label | None,
         key: Any,
         number: int,
     ) -> tuple[Callable[[], list[Flowable]], set[str], str]:
@@ -462,7 +490,7 @@ class Builder:
         replayable = True
         index = 0
         if label is not None and label[2] != "tab":
-            text, lprops, suffix = label
+            text, lprops, suffix, _ = label
             frags.append(self._frag(text + (" " if suffix == "space" else ""), lprops, "", index, faces))
             label = None
         for item in items:
@@ -483,7 +511,15 @@ class Builder:
                 replayable = replayable and item.kind == "field"  # a picture is a resource of its page
                 faces.add(run.face)
                 frags.append(
-                    box_frag(item.image, item.width, item.height, run.face, run.size, colour(run.colour))
+                    box_frag(
+                        item.image,
+                        item.width,
+                        item.height,
+                        run.face,
+                        run.size,
+                        colour(run.colour),
+                        "baseline" if item.kind == "image" else "middle",
+                    )
                 )
                 sizes.append(run.size)
             elif item.kind == "tab":
@@ -556,9 +592,7 @@ class Builder:
             index=index,
         )
 
-    def _style(
-        self, props: ParaProps, size: float, face: str, label: tuple[str, RunProps, str] | None
-    ) -> ParagraphStyle:
+    def _style(self, props: ParaProps, size: float, face: str, label: _Label | None) -> ParagraphStyle:
         leading = _leading(props, size, face)
         values: dict[str, Any] = {
             "fontName": face,
@@ -577,12 +611,15 @@ class Builder:
             "splitLongWords": 1,
         }
         if label is not None:
-            _, lprops, _ = label
+            lprops = label.props
+            # The number position is where a left-aligned label starts, a right-aligned one ends.
+            width = stringWidth(label.text, lprops.face, lprops.size)
+            shift = {"right": width, "end": width, "center": width / 2}.get(label.align, 0.0)
             values.update(
                 bulletFontName=lprops.face,
                 bulletFontSize=lprops.size,
                 bulletColor=colour(lprops.colour),
-                bulletIndent=max(props.left + props.first_line, 0.0),
+                bulletIndent=max(props.left + props.first_line - shift, 0.0),
                 firstLineIndent=0.0,
             )
             self.faces.add(lprops.face)
@@ -595,6 +632,10 @@ class Builder:
         base_key = (id(self.styles), props.style_id, where.table_key)
         out: list[_Item] = []
         state = _FieldState()
+        ppr = p.find(w("pPr"))
+        mark = ppr.find(w("rPr")) if ppr is not None else None
+        if mark is not None and (mark.find(w("ins")) is not None or mark.find(w("del")) is not None):
+            self._unsupported(where, p, TRACKED_CHANGE)  # a paragraph mark inserted or deleted
         self._inline(list(iter_children(p)), where, base, base_key, "", out, state, p)
         return out
 
@@ -616,8 +657,9 @@ class Builder:
             elif tag == w("hyperlink"):
                 target = ""
                 rid = child.get(f"{{{R}}}id")
-                if rid and rid in self.package.rels and self.package.rels[rid][2]:
-                    target = self.package.rels[rid][1]
+                found = self._rels(where.part).get(rid) if rid else None
+                if found is not None and found[2]:  # an external address
+                    target = found[1]
                 if target and where.header:
                     self._note(
                         where, child, "a hyperlink in a header or footer is printed as text, not a link"
@@ -645,7 +687,7 @@ class Builder:
             elif tag in (w("smartTag"), w("customXml"), w("dir"), w("bdo")):
                 self._inline(iter_children(child), where, base, base_key, link, out, state, paragraph)
             elif tag in (w("ins"), w("del"), w("moveFrom"), w("moveTo")):
-                self._unsupported(where, paragraph, "a tracked change (accept or reject all changes in Word)")
+                self._unsupported(where, paragraph, TRACKED_CHANGE)
                 if tag in (w("ins"), w("moveTo")):
                     self._inline(iter_children(child), where, base, base_key, link, out, state, paragraph)
             elif tag in _IGNORED_INLINE or not isinstance(tag, str):
@@ -685,6 +727,10 @@ class Builder:
                 continue
             if tag == w("t"):
                 if child.text:
+                    lost = fonts.missing(props.face, child.text)
+                    if lost:
+                        shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in lost)
+                        self._unsupported(where, paragraph, f"characters no shipped font can print: {shown}")
                     out.append(_Item("text", child.text, props, target))
             elif tag == w("tab"):
                 out.append(_Item("tab", props=props))
@@ -823,9 +869,7 @@ class Builder:
             self._unsupported(where, paragraph, "a chart, diagram or shape")
             return
         rid = blip.get(f"{{{R}}}embed") or ""
-        target = self.package.rels.get(rid) if where.part == self.package.main else None
-        if target is None:
-            target = self.package.relationships(where.part).get(rid)
+        target = self._rels(where.part).get(rid)
         if target is None or target[2] or target[1] not in self.package.parts:
             self._unsupported(where, paragraph, "a linked (not embedded) picture")
             return
@@ -1039,10 +1083,10 @@ class Builder:
     def table(self, node: _Node, where: _Where) -> list[Flowable]:
         if not self.cache:
             return build_table(self, node.element, where)
-        key = (self.analysis.key, node.xml, where.table_key, where.overlay, where.header)
+        key = (self.cache_key, node.xml, where.table_key, where.overlay, where.header)
         recipe = _TABLES.items.get(key)
         if recipe is None:
-            used = self.counter.used
+            used, unsupported = self.counter.used, len(self.unsupported)
             outer_faces, outer_special = self.faces, self.special
             self.faces, self.special = set(), set()
             try:
@@ -1051,7 +1095,9 @@ class Builder:
             finally:
                 self.faces, self.special = outer_faces | self.faces, outer_special | self.special
             recipe = _table_recipe(built, key, faces, special)
-            if self.counter.used == used:  # a table that numbers list items is built for each document
+            # A table that numbers list items is built for each document; so is one holding what
+            # cannot be rendered, so that it is found in every document.
+            if self.counter.used == used and len(self.unsupported) == unsupported:
                 _TABLES.get(key, lambda: recipe)
         self.faces |= recipe.faces
         self.special |= recipe.special
@@ -1115,7 +1161,10 @@ def _near(element: etree._Element) -> str:
     while node is not None and node.tag != w("p"):
         node = node.getparent()
     source = node if node is not None else element
-    own = [t for t in source.iter(w("t")) if _paragraph_of(t) in (source, None)]  # not a text box's text
+    if source.tag == w("p"):  # its own text, not a text box's inside it
+        own = [t for t in source.iter(w("t")) if _paragraph_of(t) in (source, None)]
+    else:  # a block (a control around paragraphs): all its text
+        own = list(source.iter(w("t")))
     text = " ".join("".join(t.text or "" for t in own).split())
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -30,7 +30,7 @@ from reportlab.platypus import Flowable
 from .flowables import CellStack, colour, draw_block_at
 from .fonts import memo
 from .form import num
-from .word import Border, Props, _border, iter_children, twips, w
+from .word import TRACKED_CHANGE, Border, Props, _border, iter_children, twips, w
 
 if TYPE_CHECKING:
     from .story import Builder, _Where
@@ -149,6 +149,20 @@ class GridTable(Flowable):  # type: ignore[misc]
         self.avail = availWidth
         self.height = sum(heights)
         return self.width, self.height
+
+    def with_cells(self, cells: list[Cell]) -> GridTable:
+        """The same table holding ``cells``, laid out and drawn anew (no row replayed)."""
+        return GridTable(
+            self.widths,
+            cells,
+            self.nrows,
+            heights=self.heights,
+            table_borders=self.table_borders,
+            header_rows=self.header_rows,
+            keep_together=self.keep_together,
+            align=self.align,
+            indent=self.indent,
+        )
 
     def head_height(self, canv: Any = None) -> float:
         """What must go on a page with whatever keeps with this table (after ``wrap``): the header
@@ -398,6 +412,8 @@ class _TableReader:
         in_header = True
         for tr in rows:
             trpr = tr.find(w("trPr"))
+            if trpr is not None and (trpr.find(w("ins")) is not None or trpr.find(w("del")) is not None):
+                self.b._unsupported(self.where, tr, TRACKED_CHANGE)  # a row inserted or deleted
             before = trpr.find(w("gridBefore")) if trpr is not None else None
             col = _int(before.get(_VAL)) if before is not None else 0
             found = []
@@ -482,11 +498,11 @@ class _TableReader:
         place among the rows, row XML) — most rows are the same in every practice's document."""
         b = self.b
         place = tuple(self._conditions(r, c, c + span - 1, nrows, ncols) for _, c, span, _ in row)
-        key = (b.analysis.key, self.style_id, place, tuple(margins.values()), height, table_fill,
+        key = (b.cache_key, self.style_id, place, tuple(margins.values()), height, table_fill,
                self.where.overlay, etree.tostring(tr))  # fmt: skip
         known = _ROWS.items.get(key)
         if known is None:
-            used = b.counter.used
+            used, unsupported = b.counter.used, len(b.unsupported)
             outer_faces, outer_special = b.faces, b.special
             b.faces, b.special = set(), set()
             try:
@@ -497,8 +513,8 @@ class _TableReader:
                 known = (made, tuple(sorted(b.faces)), "".join(sorted(b.special)))
             finally:
                 b.faces, b.special = outer_faces | b.faces, outer_special | b.special
-            if b.counter.used != used:  # it numbers list items: made for each document
-                return made, None
+            if b.counter.used != used or len(b.unsupported) != unsupported:
+                return made, None  # it numbers list items, or holds what cannot be rendered: made each time
             _ROWS.get(key, lambda: known)
         made, faces, special = known
         b.faces.update(faces)
@@ -529,11 +545,11 @@ class _TableReader:
         b = self.b
         if not b.cache:
             return self._make_cell(tc, r, c, span, conditions, margins, height, table_fill)
-        key = (b.analysis.key, self.style_id, conditions, tuple(margins.values()), height, table_fill,
+        key = (b.cache_key, self.style_id, conditions, tuple(margins.values()), height, table_fill,
                self.where.overlay, etree.tostring(tc))  # fmt: skip
         known = _CELLS.items.get(key)
         if known is None:
-            used = b.counter.used
+            used, unsupported = b.counter.used, len(b.unsupported)
             outer_faces, outer_special = b.faces, b.special
             b.faces, b.special = set(), set()
             try:
@@ -541,7 +557,7 @@ class _TableReader:
                 known = (made, frozenset(b.faces), frozenset(b.special))
             finally:
                 b.faces, b.special = outer_faces | b.faces, outer_special | b.special
-            if b.counter.used == used:  # a cell that numbers list items is made for each document
+            if b.counter.used == used and len(b.unsupported) == unsupported:  # else made each time
                 _CELLS.get(key, lambda: known)
         made, faces, special = known
         b.faces |= faces

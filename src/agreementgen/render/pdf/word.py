@@ -108,6 +108,10 @@ def on(element: etree._Element | None) -> bool | None:
 # --------------------------------------------------------------------------- the package
 
 
+_STORY_KINDS = ("header", "footer", "footnotes", "endnotes", "comments")
+TRACKED_CHANGE = "a tracked change (accept or reject all changes in Word)"  # what check-template says
+
+
 class WordPackage:
     """A DOCX's parts (name → bytes) and the relationships the writer follows."""
 
@@ -183,13 +187,22 @@ class WordPackage:
         return next((t for k, t, ext in self.rels.values() if k == kind and not ext), None)
 
     def static_key(self) -> str:
-        """A digest of the parts every practice's document shares: styles, numbering, theme, settings."""
+        """A digest of the parts every document rendered from one template shares — styles,
+        numbering, theme, settings, and the relationships and media a story part refers to (a
+        picture's bytes, a link's address) — that is, everything but the story parts themselves
+        (body, headers, footers, notes) and the document properties. Layout caches are keyed by
+        it and a block's XML: the same XML with another picture behind it is another block."""
         if self._static_key:
             return self._static_key
         digest = hashlib.sha256()
-        for kind in ("styles", "numbering", "theme", "settings"):
-            name = self.related(kind)
-            digest.update(kind.encode() + b"\0" + (self.parts.get(name, b"") if name else b"") + b"\0")
+        stories = {self.main} | {
+            target for kind, target, external in self.rels.values() if kind in _STORY_KINDS and not external
+        }
+        for name in sorted(self.parts):
+            if name in stories or name.startswith("docProps/"):
+                continue
+            data = self.parts[name]
+            digest.update(f"{name}\0{len(data)}\0".encode() + data)
         self._static_key = digest.hexdigest()
         return self._static_key
 
