@@ -28,6 +28,7 @@ import copy
 import functools
 import io
 import itertools
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -255,16 +256,41 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
             )
 
     def save(self) -> None:
-        total = len(self.pages)
-        for index, record in enumerate(self.pages, start=1):
-            self.beginForm(f"agPage{index}")
-            self.writer.draw_page_furniture(self, record, total)
-            self.endForm()
-        if self.info is not None:
-            self.beginForm(_QR_FORM, upperx=QR_SIZE, uppery=QR_SIZE)
-            _draw_qr(self, self.info.doc_id, QR_SIZE)
-            self.endForm()
-        _save_without_a85(super().save)
+        with _fast_encoding():
+            total = len(self.pages)
+            for index, record in enumerate(self.pages, start=1):
+                self.beginForm(f"agPage{index}")
+                self.writer.draw_page_furniture(self, record, total)
+                self.endForm()
+            if self.info is not None:
+                self.beginForm(_QR_FORM, upperx=QR_SIZE, uppery=QR_SIZE)
+                _draw_qr(self, self.info.doc_id, QR_SIZE)
+                self.endForm()
+            _save_without_a85(super().save)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _pdfdoc_bytes(text: Any) -> Any:
+    """reportlab's ``pdfdocEnc``, with plain ASCII text (page and form streams: operators, numbers,
+    escaped strings) encoded as ASCII — the same bytes, a thousand times quicker than its codec."""
+    if isinstance(text, str) and text.isascii() and not _CONTROL.search(text):
+        return text.encode("ascii")
+    return _REPORTLAB_PDFDOC_ENC(text)
+
+
+_REPORTLAB_PDFDOC_ENC = pdfdoc.pdfdocEnc
+
+
+@contextlib.contextmanager
+def _fast_encoding() -> Iterator[None]:
+    """``pdfdoc.pdfdocEnc`` is :func:`_pdfdoc_bytes` while a document is saved (under the render lock)."""
+    pdfdoc.pdfdocEnc = _pdfdoc_bytes
+    try:
+        yield
+    finally:
+        pdfdoc.pdfdocEnc = _REPORTLAB_PDFDOC_ENC
 
 
 class _FastFlate:
