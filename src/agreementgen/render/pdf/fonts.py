@@ -56,6 +56,7 @@ __all__ = [
     "is_known",
     "line_factor",
     "memo",
+    "next_document",
     "seed",
 ]
 
@@ -203,20 +204,51 @@ def _hhea_line_factor(data: bytes) -> float:
 
 
 class Memo:
-    """A small bounded memo (oldest out first) for per-process caches."""
+    """A small bounded memo (least recently used out first) for per-process caches.
+
+    A value is kept only when its key is asked for by a second document: what one document alone
+    has (a practice's name, its figures, its footer on every page) is made, used and forgotten, so
+    the caches hold what documents share and a process's memory stays flat however many documents
+    it writes.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.items: OrderedDict[Any, Any] = OrderedDict()
+        self.seen: dict[int, int] = {}  # hash of a key asked for -> the document that first asked
 
     def get(self, key: Any, make: Callable[[], Any]) -> Any:
         if key in self.items:
             self.items.move_to_end(key)
             return self.items[key]
-        value = self.items[key] = make()
+        value = make()
+        self.admit(key, value)
+        return value
+
+    def admit(self, key: Any, value: Any) -> None:
+        """Keep ``value`` if ``key`` was asked for before; else remember that it was."""
+        mark = hash(key)
+        first = self.seen.get(mark)
+        if first is None:
+            if len(self.seen) >= _SEEN:
+                self.seen.clear()  # a key every document asks for is asked again by the next
+            self.seen[mark] = _document
+            return
+        if first == _document:
+            return
+        self.items[key] = value
         if len(self.items) > self.size:
             self.items.popitem(last=False)
-        return value
+
+
+_document = 0  # the document being written, counted per process
+_SEEN = 4096  # keys remembered per cache: several documents' worth, yet a fixed few hundred KB
+
+
+def next_document() -> None:
+    """A new document begins: what it asks the caches for counts as another document's asking."""
+    global _document
+    _document += 1
 
 
 def memo(size: int) -> Memo:
@@ -233,6 +265,7 @@ def clear() -> None:
     """Forget every per-process cache (output does not change, only speed)."""
     for made in _MEMOS:
         made.items.clear()
+        made.seen.clear()
 
 
 _SUBSETS = memo(256)

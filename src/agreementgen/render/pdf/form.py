@@ -34,7 +34,7 @@ from reportlab.lib import colors
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from .fonts import Raw
+from .fonts import Raw, memo
 
 __all__ = [
     "FORM_FONT",
@@ -173,7 +173,7 @@ def _wrap_lines(text: str, font: str, size: float, width: float) -> list[str]:
 
 
 # Text fields seen before in this process: (head, appearance content, fonts, /MK) by what they show.
-_TEXT_FIELDS: dict[Any, tuple[bytes, bytes, list[str], bytes]] = {}
+_TEXT_FIELDS = memo(4096)
 
 
 @dataclass(frozen=True)
@@ -401,13 +401,12 @@ class Form(pdfdoc.PDFObject):  # type: ignore[misc]
         x0, y0, x1, y1 = rect
         size = (round(x1 - x0, 3), round(y1 - y0, 3))
         key = (value, size, look, multiline, read_only, tooltip, date_format)
-        made = _TEXT_FIELDS.get(key)
+        made = _TEXT_FIELDS.items.get(key)
         if made is None and not (value and look.face and not form_font_can_show(value)):
             head = self._text_head(value, look, multiline, read_only, tooltip, date_format)
             content, fonts = self._text_content(size[0], size[1], value, look, multiline)
-            made = _TEXT_FIELDS[key] = (head, content, fonts, self._mk(look))
-            if len(_TEXT_FIELDS) > 4096:
-                _TEXT_FIELDS.pop(next(iter(_TEXT_FIELDS)))
+            made = (head, content, fonts, self._mk(look))
+            _TEXT_FIELDS.admit(key, made)
         if made is not None:  # the same field as in an earlier document: its bytes are known
             head, content, fonts, mk = made
             owner = self._field(name, head)

@@ -642,6 +642,7 @@ def write_pdf(
     """
     try:
         with _render_lock, _word_baselines():
+            fonts.next_document()
             analysis = analysis_of(package)
             story = Builder(package, analysis, locked=locked).document()
             writer = _Writer(package, analysis, story, info, locked)

@@ -97,29 +97,24 @@ _SUPPORTED_FIELDS = ("PAGE", "NUMPAGES", "SECTIONPAGES", "HYPERLINK")
 
 
 @dataclass(frozen=True)
-class Unsupported:
+class _Finding:
+    """What the writer found in a Word document, and where: the part and the nearest text."""
+
+    part: str
+    near: str
+    what: str
+
+    def __str__(self) -> str:
+        near = f", near '{self.near}'" if self.near else ""
+        return f"{self.what} ({self.part}{near})"
+
+
+class Unsupported(_Finding):
     """Something in a Word document the PDF writer cannot render, and where it is."""
 
-    part: str
-    near: str
-    what: str
 
-    def __str__(self) -> str:
-        near = f", near '{self.near}'" if self.near else ""
-        return f"{self.what} ({self.part}{near})"
-
-
-@dataclass(frozen=True)
-class Note:
+class Note(_Finding):
     """Something the writer renders differently from Word (a font substituted, a control printed as text)."""
-
-    part: str
-    near: str
-    what: str
-
-    def __str__(self) -> str:
-        near = f", near '{self.near}'" if self.near else ""
-        return f"{self.what} ({self.part}{near})"
 
 
 @dataclass(frozen=True)
