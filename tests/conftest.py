@@ -35,13 +35,21 @@ def qef_text() -> str:
 def write_scheme(tmp_path: Path, qef_text: str):
     """Write the QEF spec with text replacements, returning its path."""
 
-    def write(*replacements: tuple[str, str], name: str = "scheme.yaml") -> Path:
+    def write(*replacements: tuple[str, str], name: str = "scheme.yaml", provenance: bool = True) -> Path:
+        """``provenance=False`` drops the spec's provenance block (the last in the file): for a test
+        that reshapes the scheme (one instalment fewer), not one about where its figures come from."""
         text = qef_text
+        if not provenance:
+            text, block = text.split("\nprovenance:\n")
+            assert all(line[:1] in ("", " ", "#") for line in block.splitlines()), "provenance is not last"
+            text += "\n"
         for old, new in replacements:
             assert old in text, f"fixture replacement target not found: {old!r}"
             text = text.replace(old, new, 1)
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
+        if not (tmp_path / "sources").exists():  # the source documents its provenance quotes
+            shutil.copytree(SCHEMES / "sources", tmp_path / "sources")
         return path
 
     return write
@@ -55,6 +63,14 @@ def write_bytes(tmp_path: Path):
         return path
 
     return write
+
+
+def empty_lists_aside(provided: set[str], documented: set[str]) -> tuple[set[str], set[str]]:
+    """Both sets without what an empty list (``x[]``, say no illustrative items) hides: its marker, and
+    the documented fields of its items."""
+    empty = {p for p in provided if p.endswith("[]") and any(d.startswith(p + ".") for d in documented)}
+    hidden = {d for d in documented if any(d.startswith(e + ".") for e in empty)}
+    return provided - empty, documented - hidden
 
 
 def line_of(path: Path, needle: str) -> int:

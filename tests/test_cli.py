@@ -153,7 +153,7 @@ def test_demo_writes_the_cp_entitlements(tmp_path: Path):
     schedule = (tmp_path / "output/demo/payment-schedule.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(schedule) == 87 and schedule[-1].startswith("TOTAL,85 practices,2007870.00")
     # ... and the LES: SLAs and claim forms signed and ingested, statements from the claims
-    assert "ingested 378 signed SLAs and claim forms: 378 accepted, 0 flagged, 0 rejected" in result.output
+    assert "ingested 475 signed SLAs and claim forms: 475 accepted, 0 flagged, 0 rejected" in result.output
     assert "76 statements in output/demo/les/statements" in result.output
     les = (tmp_path / "output/demo/les/payment-schedule.csv").read_text(encoding="utf-8-sig").splitlines()
     lensfield = next(line for line in les if line.startswith("D81001,"))

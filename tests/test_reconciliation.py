@@ -16,6 +16,7 @@ from conftest import QEF
 SCHEME = load_checked_scheme(QEF)
 ALL_EVIDENCE = {
     "sign_up": date(2017, 5, 15),
+    "visit_booked": date(2017, 5, 22),
     "practice_visit": date(2017, 6, 20),
     "action_plan": date(2017, 7, 10),
     "mid_year_report": date(2017, 9, 29),

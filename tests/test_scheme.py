@@ -32,7 +32,7 @@ def test_the_qef_encodes_the_seed():
         ("Medicines Optimisation", Decimal("0.50")),
     ]
     assert [(i.id, i.rate_per_patient, i.evidence) for i in s.instalments] == [
-        ("first", Decimal("1.00"), ["sign_up", "practice_visit", "action_plan"]),
+        ("first", Decimal("1.00"), ["sign_up", "visit_booked", "action_plan"]),
         ("second", Decimal("0.50"), ["mid_year_report"]),
         ("third", Decimal("0.50"), ["year_end_report"]),
     ]
@@ -51,7 +51,11 @@ def test_the_qef_encodes_the_seed():
     assert s.reconciliation.non_delivery == "clawback"
     assert s.reconciliation.proportional_payment == "discretionary"
     assert [t.id for t in s.terms] == ["variations_and_disputes", "termination"]
-    assert not s.source.illustrative
+    assert [(e.item, e.printed_in) for e in s.provenance.items if e.illustrative] == [
+        ("reconciliation.late_evidence", ["statement"]),
+        ("reconciliation.no_sign_up", ["statement"]),
+        ("reconciliation.closed_or_merged", ["statement"]),
+    ]
 
 
 def test_yaml_decimals_are_exact_not_floats():
@@ -144,9 +148,30 @@ def test_duplicate_ids_and_duplicate_keys_are_errors(write_scheme):
 
 def test_a_worked_example_that_disagrees_with_the_rates_is_an_error(write_scheme):
     path = write_scheme(("    GP: 41", "    GP: 40"))
+    example, quoted = problems_of(path)
+    assert example.field == "worked_example.sessions.GP"
+    assert "states 40 GP sessions but £11,600.00 funds 41 at £285.00" in example.message
+    # and the source's words no longer show the figure the spec claims they show
+    assert quoted.message.startswith("provenance of worked_example.sessions.GP: the quote does not show 40")
+
+
+def test_a_verbatim_text_altered_in_the_spec_is_an_error_at_its_provenance_line(write_scheme):
+    path = write_scheme(("PDMA's were historically established", "PDMA's were originally established"))
     [problem] = problems_of(path)
-    assert problem.field == "worked_example.sessions.GP"
-    assert "states 40 GP sessions but £11,600.00 funds 41 at £285.00" in problem.message
+    assert problem.field == "provenance.items.8.verbatim"
+    assert problem.line == line_of(path, "- item: background") + 3
+    assert "provenance of background: claimed verbatim, but this text is not in the source" in problem.message
+    assert "originally established" in problem.message
+
+
+def test_a_quote_altered_in_the_provenance_is_an_error(write_scheme):
+    path = write_scheme(('have allocated £2.00 per patient"', 'have allocated £2.50 per patient"'))
+    problems = problems_of(path)
+    assert [p.field for p in problems] == ["provenance.items.10.quote"]
+    assert (
+        "the quote is not in the source: 'For 2017/18, C&P CCG have allocated £2.50 per patient'"
+        in problems[0].message
+    )
 
 
 def test_yaml_syntax_errors_and_missing_files_say_where(tmp_path: Path):

@@ -21,7 +21,7 @@ from conftest import SCHEMES, line_of
 
 LES = load_service_scheme(SCHEMES / "cpccg-les-2017-18.yaml")
 CAMDEN = load_service_scheme(SCHEMES / "camden-lcs-2019-20.yaml")
-SIGNED = {"les": date(2017, 5, 20)}
+SIGNED = {c.id: date(2017, 5, 20) for c in LES.funding.contracts}  # an SLA for each service
 CLAIMED = {
     "ring_pessary": {1: 10, 2: 12, 3: 9, 4: 11},  # 42 procedures
     "wound_care": {1: 400, 2: 420, 3: 380, 4: 410},  # 1,610 episodes, over the 1,500 cap
@@ -62,7 +62,8 @@ def test_no_signed_sla_means_no_payment_and_anything_paid_is_recovered():
     assert r.earned == Money("0.00")
     assert r.balance == Money("-27638.56")
     assert {line.reason for line in r.lines} == {
-        "no signed Local Enhanced Services Service Level Agreement 2017/18: no payment"
+        "no signed Post-operative wound care Service Level Agreement 2017/18: no payment",
+        "no signed Ring pessary fitting and change Service Level Agreement 2017/18: no payment",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from agreementgen.entitlements import service_table
 from agreementgen.errors import ProblemsFound
 from agreementgen.money import Money
 from agreementgen.payments import activity_value, outcome_payment, service_value, tariff
+from agreementgen.provenance import illustrative_under
 from agreementgen.services import Payment, load_service_scheme
 from agreementgen.validation import load_service_inputs
 from conftest import DATA, SCHEMES
@@ -27,7 +29,7 @@ def service(spec, sid):
 
 
 def test_the_three_schemes_load_with_their_services_and_contracts():
-    assert [len(s.services) for s in (LES, CAMDEN, SW)] == [5, 15, 8]
+    assert [len(s.services) for s in (LES, CAMDEN, SW)] == [5, 15, 9]
     assert (LES.funding.default_uplift, LES.funding.growth_allowance) == (Decimal("0.01"), Decimal("0.026"))
     assert {c.id: c.universal_offer for c in CAMDEN.funding.contracts} == {
         "universal_offer": True, "anticoagulation_warfarin": False, "public_health": False,
@@ -35,8 +37,9 @@ def test_the_three_schemes_load_with_their_services_and_contracts():
     assert service(CAMDEN, "anticoagulation_warfarin").contract == "anticoagulation_warfarin"
     assert not service(CAMDEN, "iucd_ius").commissioned and len(CAMDEN.offered) == 14
     assert CAMDEN.budget is not None and CAMDEN.budget.envelope == Decimal("2305000.00")
-    assert all(s.payment.model == "outcome" and s.kpis for s in SW.services[:7])
-    assert all(s.illustrative for spec in (LES, CAMDEN, SW) for s in spec.services)
+    assert all(s.payment.model == "outcome" and s.kpis for s in SW.services[:8])
+    for spec in (LES, CAMDEN, SW):  # the sources price none of them
+        assert all(illustrative_under(spec, f"funding.services.{s.id}") for s in spec.services)
 
 
 # --- tariffs: prior × (1 + uplift), rounded half up to the penny, before counting -------------
@@ -192,6 +195,7 @@ def test_a_spec_with_payment_mistakes_names_each_with_its_line(tmp_path):
     )
     path = tmp_path / "camden.yaml"
     path.write_text(text, encoding="utf-8")
+    shutil.copytree(SCHEMES / "sources", tmp_path / "sources")  # what its provenance quotes
     with pytest.raises(ProblemsFound) as caught:
         load_service_scheme(path)
     messages = [str(p) for p in caught.value.problems]

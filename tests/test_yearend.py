@@ -38,6 +38,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
         f"D81001,{m},{d}\n"
         for m, d in (
             ("sign_up", "2017-05-15"),
+            ("visit_booked", "22/05/2017"),
             ("practice_visit", "20/06/2017"),
             ("action_plan", "2017-07-10"),
             ("mid_year_report", "2017-11-14"),
@@ -201,7 +202,7 @@ def test_inputs_are_kept_in_the_records_database_and_reloading_a_file_replaces_i
     year = load(paid=[paths["paid"]])
     assert len(year.problems) == 1 and year.paid["D81001"] == {"first": Money("12731.00")}
     assert (
-        len(records.year_end_rows("cpccg-qef-2017-18")) == 5 + 2 + 1 + 1
+        len(records.year_end_rows("cpccg-qef-2017-18")) == 6 + 2 + 1 + 1
     )  # evidence, closed, payment, decision
 
 
@@ -211,7 +212,14 @@ def test_inputs_are_kept_in_the_records_database_and_reloading_a_file_replaces_i
             st.integers(min_value=0, max_value=40_000),
             st.sets(
                 st.sampled_from(
-                    ["sign_up", "practice_visit", "action_plan", "mid_year_report", "year_end_report"]
+                    [
+                        "sign_up",
+                        "visit_booked",
+                        "practice_visit",
+                        "action_plan",
+                        "mid_year_report",
+                        "year_end_report",
+                    ]
                 )
             ),
             st.lists(st.integers(min_value=0, max_value=3_000_000), min_size=3, max_size=3),

@@ -30,6 +30,8 @@ from .errors import AgreementgenError, ProblemsFound
 from .kinds import DEFAULT_KIND, FORMATS, ISSUED, KINDS, DocumentKind, get_kind, parse_list
 from .money import Money, total
 from .practices import PracticeData
+from .provenance import VERDICTS, illustrative_under
+from .provenance import check as check_provenance
 from .records import DEFAULT_URL, URL_ENV, Records, default_url
 from .resources import (
     bundled,
@@ -149,18 +151,23 @@ def validate(
     include_inactive: InactiveOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     signups: SignupsOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    provenance: Annotated[
+        bool, typer.Option("--provenance", help="Print where every figure, rule and text comes from.")
+    ] = False,
 ) -> None:
     """Check a scheme spec and practice data; print every problem; exit 1 on any."""
     if scheme_model(scheme) == "services":
         service_inputs = load_service_inputs(scheme, practices, signups, commissioner=commissioner,
                                              include_inactive=include_inactive)  # fmt: skip
         spec = service_inputs.scheme
-        if as_json:
+        if provenance:
+            _print_provenance(spec, scheme, as_json)
+        elif as_json:
             print(json.dumps({"scheme": {"id": spec.id, "version": spec.version, "ok": True},
                               **_data_json(service_inputs.data),
                               "signup_problems": [p.as_dict() for p in service_inputs.signups.problems]},
                              indent=2))  # fmt: skip
-        else:
+        if not as_json:
             out.print(f"scheme {escape(spec.id)} v{spec.version}: OK ({escape(str(scheme))}), "
                       f"{len(spec.offered)} services offered")  # fmt: skip
             if practices:
@@ -170,16 +177,62 @@ def validate(
             raise typer.Exit(1)
         return
     inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
-    if as_json:
+    if provenance:
+        _print_provenance(inputs.scheme, scheme, as_json)
+    elif as_json:
         print(json.dumps({"scheme": {"id": inputs.scheme.id, "version": inputs.scheme.version, "ok": True},
                           **_data_json(inputs.data)}, indent=2))  # fmt: skip
-    else:
+    if not as_json:
         out.print(f"scheme {escape(inputs.scheme.id)} v{inputs.scheme.version}: OK ({escape(str(scheme))})")
         if practices:
             _print_data_report(inputs.data)
         _print_problems(inputs.data)
     if inputs.data.problems:
         raise typer.Exit(1)
+
+
+def _illustrative(spec: Any, item: str) -> str:
+    """' (illustrative)' after a figure the spec marks so, as the documents do."""
+    return " (illustrative)" if illustrative_under(spec, item) else ""
+
+
+def _note_no_signups(spec: Any) -> None:
+    """Without a sign-up file only a universal offer signs practices up: say what that means here."""
+    universal = [c.id for c in spec.funding.contracts if c.universal_offer]
+    if universal:
+        out.print(f"[yellow]note:[/] no --signups: practices are signed up to the universal offer only "
+                  f"({escape(', '.join(universal))})")  # fmt: skip
+    else:
+        out.print(
+            f"[yellow]note:[/] no --signups: no contract of {escape(spec.id)} is a universal offer, "
+            "so no practice is signed up to anything; give the sign-up file with --signups"
+        )
+
+
+def _print_provenance(spec: Any, path: Path, as_json: bool) -> None:
+    """The review a finance or governance lead asks for: every item, its value, its basis, the verdict."""
+    rows = check_provenance(spec, path.parent)
+    counts = {v: n for v in VERDICTS if (n := sum(r.verdict == v for r in rows))}
+    if as_json:
+        print(json.dumps({"scheme": {"id": spec.id, "version": spec.version}, "counts": counts,
+                          "rows": [dataclasses.asdict(r) | {"loc": list(r.loc)} for r in rows]},
+                         indent=2))  # fmt: skip
+        return
+    for source in spec.provenance.sources:
+        out.print(f"source [bold]{escape(source.id)}[/]: {escape(source.title)} ({escape(source.file)})")
+    view = Table(title=f"{spec.title} — provenance")
+    for column in ("item", "value", "source or illustrative", "verdict"):
+        view.add_column(column, overflow="fold")
+    colour = {"FAILED": "bold red", "illustrative": "yellow", "own": "dim", "paraphrase": "magenta"}
+    for r in rows:
+        verdict = r.verdict + (f": {r.problem}" if r.problem else "")
+        style = colour.get(r.verdict)
+        view.add_row(escape(r.item), escape(r.value), escape(r.basis),
+                     f"[{style}]{escape(verdict)}[/]" if style else escape(verdict))  # fmt: skip
+    out.print(view)
+    if spec.provenance.own:
+        out.print(f"the author's own: {escape(spec.provenance.own)}")
+    out.print("provenance: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
 
 
 def _print_services(table: ServiceTable) -> None:
@@ -203,7 +256,8 @@ def _print_services(table: ServiceTable) -> None:
               f"= {budget.committed}")  # fmt: skip
     if budget.envelope is not None and budget.headroom is not None:
         verdict = "[green]within[/]" if budget.headroom.amount >= 0 else "[bold red]OVER[/]"
-        out.print(f"budget envelope {budget.envelope}; headroom {budget.headroom} — {verdict}")
+        out.print(f"budget envelope {budget.envelope}{_illustrative(spec, 'budget')}; "
+                  f"headroom {budget.headroom} — {verdict}")  # fmt: skip
 
 
 def _entitlement_console(table: EntitlementTable) -> Table:
@@ -234,7 +288,8 @@ def _print_budget(table: EntitlementTable) -> None:
         return
     verdict = "[green]within[/]" if budget.within else "[bold red]OVER[/]"
     out.print(
-        f"budget envelope {budget.envelope}; these practices {budget.committed}; "
+        f"budget envelope {budget.envelope}{_illustrative(table.scheme, 'budget')}; "
+        f"these practices {budget.committed}; "
         f"headroom {budget.headroom} — {verdict}"
     )
 
@@ -416,8 +471,8 @@ def _demo_services(out_dir: Path, db_url: str) -> None:
     )
     files = simulate_service_year_end(inputs.scheme, sent, out_dir / "year-end")
     out.print(
-        f"finance paid the Q1–Q3 claims; {sent.unsigned} never signed its SLA; {sent.over_cap} claimed wound "
-        f"care over the cap; {sent.no_q4_form}'s Q4 is in the team's activity file"
+        f"finance paid the Q1–Q3 claims; {sent.unsigned} never signed its SLAs; {sent.over_cap} claimed "
+        f"wound care over the cap; {sent.no_q4_form}'s Q4 is in the team's activity file"
     )
     statements(
         scheme=scheme, practices=sample_practice_files(), out_dir=out_dir / "statements", commissioner="06H",
@@ -514,6 +569,8 @@ def generate(
     if model == "services":
         inputs = load_service_inputs(scheme, practices, signups, commissioner=commissioner,
                                      include_inactive=include_inactive)  # fmt: skip
+        if not signups:
+            _note_no_signups(inputs.scheme)
     else:
         inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
     for note in inputs.data.notes:
@@ -811,7 +868,7 @@ def statements(
                                      include_inactive=include_inactive)  # fmt: skip
         chosen_signups: SignUps | None = inputs.signups
         if not signups:
-            out.print("[yellow]note:[/] no --signups: practices are signed up to the universal offer only")
+            _note_no_signups(inputs.scheme)
     else:
         given = [name for name, v in (("--signups", signups), ("--activity", activity),
                                       ("--achievement", achievement)) if v]  # fmt: skip
@@ -853,7 +910,8 @@ def statements(
         envelope = Money(inputs.scheme.budget.envelope)
         earned = total(s.reconciliation.earned + s.reconciliation.adjustment for s in items)
         share = earned.amount / envelope.amount * 100 if envelope.amount else Decimal(0)
-        out.print(f"budget: {earned} earned after adjustments, {share:.1f}% of the {envelope} envelope")
+        out.print(f"budget: {earned} earned after adjustments, {share:.1f}% of the {envelope} envelope"
+                  f"{_illustrative(inputs.scheme, 'budget')}")  # fmt: skip
     if schedule:
         out.print(f"wrote {escape(str(schedule))}")
     _print_problems(inputs.data, chosen_signups)

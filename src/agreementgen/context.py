@@ -30,6 +30,7 @@ from typing import Any
 from .money import PENNY, Money
 from .payments import Entitlement
 from .practices import Practice
+from .provenance import illustrative_notices
 from .scheme import Scheme, SchemeIdentity
 from .services import ServiceScheme
 
@@ -128,8 +129,8 @@ def example_practice(scheme: Scheme | ServiceScheme) -> Practice:
     )
 
 
-def scheme_identity(scheme: SchemeIdentity) -> dict[str, Any]:
-    """Which scheme and year: the same in every kind of document."""
+def scheme_identity(scheme: SchemeIdentity, kind: str) -> dict[str, Any]:
+    """Which scheme and year, and what a document of ``kind`` must say is illustrative."""
     return {
         "id": scheme.id,
         "title": scheme.title,
@@ -138,7 +139,9 @@ def scheme_identity(scheme: SchemeIdentity) -> dict[str, Any]:
         "financial_year": scheme.financial_year,
         "year_start": long_date(scheme.year_start),
         "year_end": long_date(scheme.year_end),
-        "illustrative": scheme.source.illustrative,
+        # Each illustrative item's label and reason: a document prints its notice when this is not empty.
+        "illustrative": illustrative_notices(scheme, kind),
+        "sources": [s.title for s in scheme.provenance.sources],
     }
 
 

@@ -34,6 +34,8 @@ from pydantic import (
 
 from .errors import ProblemsFound, SchemeError
 from .money import Money, to_decimal
+from .provenance import Provenance
+from .provenance import check as check_provenance
 from .yamlfile import YamlPath, load_yaml
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -52,15 +54,6 @@ Amount = Annotated[Decimal, BeforeValidator(_exact)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class Source(_Strict):
-    """Where the spec's figures come from (a seed document) and whether any are illustrative."""
-
-    document: Text
-    reference: str | None = None
-    illustrative: bool = False
-    notes: list[Text] = []
 
 
 class Commissioner(_Strict):
@@ -200,7 +193,7 @@ class SchemeIdentity(_Strict):
     title: Text
     short_title: Text
     version: Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)*$")]
-    source: Source
+    provenance: Provenance = Provenance()
     commissioner: Commissioner
     financial_year: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}/[0-9]{2}$")]
 
@@ -406,8 +399,10 @@ def load_spec(
             problems, summary=f"{path}: {len(problems)} problem(s) in the scheme spec"
         ) from exc
     found = [error(loc, msg) for loc, msg in cross(spec)]
-    if not found:
+    if not found:  # a spec that hangs together: then whether it agrees with its sources
         found = [error(loc, msg) for check in checks for loc, msg in check(spec)]
+        found += [error(row.loc, f"provenance of {row.item}: {row.problem}")
+                  for row in check_provenance(spec, path.parent) if row.verdict == "FAILED"]  # fmt: skip
     if found:
         raise ProblemsFound(found, summary=f"{path}: {len(found)} problem(s) in the scheme spec")
     return spec

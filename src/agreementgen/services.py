@@ -90,7 +90,6 @@ class Service(_Strict):
     kpis: list[Kpi] = Field(default_factory=list)
     commissioned: bool = True
     note: Text | None = None
-    illustrative: bool = False
 
 
 class ServiceReconciliation(_Strict):

@@ -1,7 +1,7 @@
 """Which practice signed up to which service of a service scheme, and the activity it plans.
 
-The file a contracts team keeps from the expressions of interest (CSV or XLSX, a header
-row): ``practice_code``, ``service`` and ``planned`` — the planned activity count for a
+The file a contracts team keeps of which services each practice signs an SLA for (CSV or XLSX,
+a header row): ``practice_code``, ``service`` and ``planned`` — the planned activity count for a
 per-activity service, the eligible patients for a per-eligible-patient payment, blank
 otherwise. ``practice_code`` may be ``ALL`` for every practice. Services of a contract
 with ``universal_offer: true`` need no row: every practice is signed up to them (a row

@@ -162,8 +162,9 @@ def simulate_year_end(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     by_code = {p.code: p for p in practices}
-    on_time = {"sign_up": "2017-05-15", "practice_visit": "2017-06-20", "action_plan": "2017-07-10",
-               "mid_year_report": "2017-09-29", "year_end_report": "2018-03-30"}  # fmt: skip
+    on_time = {"sign_up": "2017-05-15", "visit_booked": "2017-05-22", "practice_visit": "2017-06-20",
+               "action_plan": "2017-07-10", "mid_year_report": "2017-09-29",
+               "year_end_report": "2018-03-30"}  # fmt: skip
     evidence, paid = [], []
     for index, code in enumerate(signed):
         dates = dict(on_time)

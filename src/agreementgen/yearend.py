@@ -5,9 +5,10 @@ file, row and column, all of them), keeping them in the records database, and ad
 on record (accepted returns as sign-up evidence, accepted quarterly claims as activity):
 
 * **evidence** — ``practice_code, milestone, date``: a milestone id of the scheme (``sign_up``,
-  ``practice_visit``, ``action_plan``, ``mid_year_report``, ``year_end_report``; for a service
-  scheme ``sla_<contract>``) or ``closed`` / ``merged``. An accepted Section 7 (an accepted SLA)
-  in the records database is the ``sign_up`` (``sla_<contract>``) evidence, dated as signed;
+  ``visit_booked``, ``practice_visit``, ``action_plan``, ``mid_year_report``,
+  ``year_end_report``; for a service scheme ``sla_<contract>``) or ``closed`` / ``merged``. An
+  accepted Section 7 (an accepted SLA) in the records database is the ``sign_up``
+  (``sla_<contract>``) evidence, dated as signed;
 * **payments** — ``practice_code, instalment, amount, date`` (a service scheme: ``service``
   in place of ``instalment``): what finance has paid; several rows for one key add up;
 * **decisions** — ``practice_code, component, percentage, reason`` (``service`` for a service

@@ -281,7 +281,7 @@ def test_text_extraction_finds_the_practice_and_its_figures(lensfield):
 def test_every_page_has_page_x_of_y_the_reference_and_the_document_id(lensfield):
     reader = PdfReader(io.BytesIO(lensfield))
     total = len(reader.pages)
-    assert total == 6
+    assert total == 7
     for number, page in enumerate(reader.pages, start=1):
         text = " ".join(page.extract_text().split())
         assert f"Page {number} of {total}" in text
@@ -298,7 +298,7 @@ def test_practice_names_print_literally(name):
     data = render_section7(section7_context(practice))
     text = text_of(data)
     assert text.count(name) == 3  # the subtitle, the parties table, the signature block
-    assert len(PdfReader(io.BytesIO(data)).pages) == 6  # a long name pushes nothing off its page
+    assert len(PdfReader(io.BytesIO(data)).pages) == 7  # a long name pushes nothing off its page
 
 
 def test_text_is_in_the_embedded_fonts_which_ship_with_their_licence(lensfield):

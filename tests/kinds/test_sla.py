@@ -68,12 +68,18 @@ def test_the_les_sla_shows_the_prior_tariff_its_uplift_and_the_new_tariff(tmp_pa
     signups.write_text("practice_code,service,planned\nD81001,ring_pessary,40\nD81001,phlebotomy,900\n",
                        encoding="utf-8")  # fmt: skip
     les = load_service_inputs(SCHEMES / "cpccg-les-2017-18.yaml", [practices], [signups])
-    (context,) = build_sla_contexts(les.scheme, les.data.practices[0], les.signups)
-    rows = {s["id"]: s for s in context["services"]}
+    # the page provides "Service Level Agreements for each service": one SLA each
+    pessary, phlebotomy = build_sla_contexts(les.scheme, les.data.practices[0], les.signups)
+    assert (pessary["document"]["kind"], phlebotomy["document"]["kind"]) == (
+        "sla_ring_pessary",
+        "sla_phlebotomy",
+    )
+    rows = {s["id"]: s for context in (pessary, phlebotomy) for s in context["services"]}
     assert (rows["ring_pessary"]["prior_tariff"], rows["ring_pessary"]["uplift"]) == ("£25.50", "1%")
     assert (rows["ring_pessary"]["tariff"], rows["ring_pessary"]["value"]) == ("£25.76", "£1,030.40")
     assert (rows["phlebotomy"]["prior_tariff"], rows["phlebotomy"]["uplift"]) == ("", "")  # a new tariff
-    assert context["terms"]["term_total"] == "£4,180.40"  # 1,030.40 + 900 × £3.50
+    assert pessary["terms"]["term_total"] == "£1,030.40"  # 40 × £25.76
+    assert phlebotomy["terms"]["term_total"] == "£3,150.00"  # 900 × £3.50
     assert rows["ring_pessary"]["tariff_note"] == "2016/17 tariff £25.50 + 1% uplift"
     assert rows["phlebotomy"]["tariff_note"] == "new tariff for 2017/18"
 

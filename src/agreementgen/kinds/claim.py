@@ -39,7 +39,8 @@ VARIABLES: dict[str, str] = {
     ),
     "scheme.id / .title / .short_title / .version / .financial_year": "scheme identity",
     "scheme.year_start / .year_end": "the first and last days of the financial year",
-    "scheme.illustrative": "whether the scheme's figures are illustrative",
+    "scheme.illustrative[].label / .reason / .item": "what is illustrative (empty when nothing is)",
+    "scheme.sources[]": "the titles of the scheme's source documents",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
     "practice.code / .name / .address / .address_lines[] / .postcode / .email": "the practice",
     "quarter.number / .start / .end / .label": (
@@ -135,7 +136,7 @@ def _context(spec: ServiceScheme, practice: Practice, services: list[Service], q
     ]
     return {
         "document": document_context(spec, practice.code, kind, TITLE, terms),
-        "scheme": scheme_identity(spec),
+        "scheme": scheme_identity(spec, "claim"),
         "commissioner": commissioner_context(spec),
         "practice": practice_identity(practice),
         "quarter": {"number": quarter, "start": long_date(start), "end": long_date(end), "label": label},

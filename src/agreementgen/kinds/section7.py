@@ -55,7 +55,7 @@ def section7_context(scheme: Scheme, practice: Practice) -> Context:
     return {
         "document": document_context(scheme, practice.code, kind, kind_title, terms),
         "scheme": {
-            **scheme_identity(scheme),
+            **scheme_identity(scheme, "section7"),
             "list_size_date": long_date(scheme.list_size_date),
             "list_size_date_iso": scheme.list_size_date.isoformat(),
             "sign_up_deadline": long_date(scheme.sign_up_deadline),
@@ -71,7 +71,6 @@ def section7_context(scheme: Scheme, practice: Practice) -> Context:
                 {"role": r.role, "rate": str(Money.of(r.rate)), "hours": f"{r.hours.normalize():f}"}
                 for r in scheme.sessional_rates
             ],
-            "source": scheme.source.document,
         },
         "commissioner": commissioner_context(scheme),
         "practice": {
@@ -174,7 +173,8 @@ VARIABLES: dict[str, str] = {
     "scheme.parties[] / .accountability": "the parties and the accountability statement",
     "scheme.terms[].id / .title / .paragraphs[]": "variations, disputes, termination",
     "scheme.sessional_rates[].role / .rate / .hours": "sessional rates, e.g. GP £285.00 per 3.5 hours",
-    "scheme.source / .illustrative": "the source document; whether figures are illustrative",
+    "scheme.illustrative[].label / .reason / .item": "what is illustrative (empty when nothing is)",
+    "scheme.sources[]": "the titles of the scheme's source documents",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
     "practice.code / .name / .address / .address_lines[] / .postcode / .commissioner": "the practice",
     "practice.pcn_code / .pcn_name / .email": "where known",

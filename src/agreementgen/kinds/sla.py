@@ -29,6 +29,7 @@ from ..context import (
 from ..money import Money, total
 from ..payments import ServiceValue, service_value
 from ..practices import Practice
+from ..provenance import illustrative_under
 from ..services import Payment, Service, ServiceScheme
 from ..signups import SignUp, SignUps
 
@@ -42,7 +43,8 @@ VARIABLES: dict[str, str] = {
     "scheme.id / .title / .short_title / .version / .financial_year / .year_start / .year_end": (
         "scheme identity"
     ),
-    "scheme.illustrative / .source": "whether its figures are illustrative; its source document",
+    "scheme.illustrative[].label / .reason / .item": "what is illustrative (empty when nothing is)",
+    "scheme.sources[]": "the titles of the scheme's source documents",
     "scheme.sign_up_deadline / .default_uplift / .growth_allowance / .prior_year": (
         "the deadline ('' if none), the uplift and growth allowance ('1%'), the prior tariff year"
     ),
@@ -172,7 +174,7 @@ def _service_row(
         "priced": pay.model == "outcome" or value.value.amount != 0,
         "claim": pay.claim,
         "note": service.note or "",
-        "illustrative": service.illustrative,
+        "illustrative": illustrative_under(spec, f"funding.services.{service.id}"),
     }
 
 
@@ -254,14 +256,13 @@ def _context(
     return {
         "document": document_context(spec, practice.code, kind, TITLE, terms),
         "scheme": {
-            **scheme_identity(spec),
+            **scheme_identity(spec, "sla"),
             "sign_up_deadline": long_date(spec.sign_up_deadline) if spec.sign_up_deadline else "",
             "introduction": list(spec.introduction),
             "default_uplift": percent(spec.funding.default_uplift),
             "growth_allowance": percent(spec.funding.growth_allowance),
             "prior_year": spec.funding.prior_year or "",
             "terms": [{"id": t.id, "title": t.title, "paragraphs": list(t.paragraphs)} for t in spec.terms],
-            "source": spec.source.document,
         },
         "commissioner": commissioner_context(spec),
         "practice": {

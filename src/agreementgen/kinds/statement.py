@@ -32,7 +32,8 @@ VARIABLES: dict[str, str] = {
     ),
     "scheme.id / .title / .short_title / .version / .financial_year": "scheme identity",
     "scheme.year_start / .year_end": "the first and last days of the financial year",
-    "scheme.illustrative": "whether the scheme's figures are illustrative",
+    "scheme.illustrative[].label / .reason / .item": "what is illustrative (empty when nothing is)",
+    "scheme.sources[]": "the titles of the scheme's source documents",
     "subtitle": "the scheme's title, with the financial year if the title lacks it",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
     "practice.code / .name / .list_size_text": "the practice",
@@ -114,7 +115,7 @@ def statement_context(
             "reference": f"{scheme.id} v{scheme.version} · {practice.code} · statement",
             "terms_digest": "",
         },
-        "scheme": scheme_identity(scheme),
+        "scheme": scheme_identity(scheme, "statement"),
         # the year once: most titles carry it already ("… 2017/18")
         "subtitle": scheme.title
         if scheme.financial_year in scheme.title
