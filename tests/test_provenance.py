@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -237,3 +238,11 @@ def test_every_shipped_source_file_is_attributed() -> None:
     assert "Open Government Licence v3.0" in attribution
     for source in (SCHEMES / "sources").glob("*.txt"):
         assert f"`{source.name}`" in attribution, source.name
+
+
+def test_a_source_that_is_not_a_regular_file_is_refused_not_read(tmp_path: Path) -> None:
+    made = spec(tmp_path)
+    (tmp_path / "sources" / "qef.txt").unlink()
+    os.mkfifo(tmp_path / "sources" / "qef.txt")  # reading it would wait for a writer for ever
+    [failure] = [r for r in check(made, tmp_path) if r.verdict == "FAILED"]
+    assert failure.problem.endswith("is not a regular file")

@@ -212,6 +212,11 @@ def _read_sources(provenance: Provenance, folder: Path) -> tuple[dict[str, str],
     failures: list[Row] = []
     for n, source in enumerate(provenance.sources):
         path = folder / source.file
+        if path.exists() and not path.is_file():  # a FIFO or a device would hang or never end
+            failures.append(Row(f"source {source.id}", source.file, source.title, "FAILED",
+                                f"the source file {path} is not a regular file",
+                                ("provenance", "sources", n, "file")))  # fmt: skip
+            continue
         try:
             with path.open(encoding="utf-8") as handle:
                 texts[source.id] = normalise(handle.read(_MAX_SOURCE))
