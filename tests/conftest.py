@@ -132,3 +132,33 @@ def self_signed_certificate():
         x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
         keys.PrivateKeyInfo.load(der_key),
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the session (see ``pgserver``): skipped where none is installed,
+    but never in CI."""
+    from pgserver import Server
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        if in_ci():
+            pytest.fail("psycopg is not installed; CI installs the postgres extra")
+        pytest.skip("psycopg is not installed (pip install -e '.[postgres]')")
+    try:
+        server = Server()
+    except FileNotFoundError as exc:
+        if in_ci():
+            pytest.fail(f"{exc}; CI must have it")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path) -> str:
+    """A fresh, empty records database: a SQLite file, and a database on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'records.db'}"
+    return request.getfixturevalue("postgres_server").url()

@@ -203,8 +203,8 @@ def _ingest_in_process(url: str, folder: str) -> None:
     ingest([folder], Records.open(url))
 
 
-def test_two_ingests_at_once_lose_and_duplicate_nothing(tmp_path, packs):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def test_four_ingests_at_once_lose_and_duplicate_nothing_on_sqlite_and_postgresql(db_url, tmp_path, packs):
+    url = db_url
     Records.open(url).register_issued(packs[1])
     folder = tmp_path / "returns"
     folder.mkdir()
@@ -212,12 +212,12 @@ def test_two_ingests_at_once_lose_and_duplicate_nothing(tmp_path, packs):
         entries = {**ENTRIES, "lead_gp_prescribing_lead": f"Dr P {i}"}
         (folder / f"{i:02}.pdf").write_bytes(fill_pdf(issued_pdf(packs, code), entries))
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_ingest_in_process, args=(url, str(folder))) for _ in range(2)]
+    workers = [context.Process(target=_ingest_in_process, args=(url, str(folder))) for _ in range(4)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(120)
-    assert [w.exitcode for w in workers] == [0, 0]
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
     store = Records.open(url)
     rows = store.returns_for()
     assert len(rows) == 20 and len({r["sha256"] for r in rows}) == 20

@@ -1,4 +1,5 @@
-"""The records store on a real SQLite file: the issued register, idempotent and lossless."""
+"""The records store on a real SQLite file and a real PostgreSQL server: the issued register,
+idempotent and lossless."""
 
 import dataclasses
 import sqlite3
@@ -34,8 +35,8 @@ def test_a_new_database_is_created_with_its_schema_version(tmp_path: Path):
     assert {"meta", "issued", "issued_files", "issue_events"} <= tables
 
 
-def test_an_issued_document_round_trips(tmp_path: Path):
-    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+def test_an_issued_document_round_trips(db_url: str):
+    records = Records.open(db_url)
     records.register_issued([doc()])
     back = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
     assert back is not None
@@ -45,16 +46,16 @@ def test_an_issued_document_round_trips(tmp_path: Path):
     assert records.issued_document("nope") is None
 
 
-def test_registering_the_same_terms_twice_changes_nothing(tmp_path: Path):
-    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+def test_registering_the_same_terms_twice_changes_nothing(db_url: str):
+    records = Records.open(db_url)
     assert records.register_issued([doc()]) == 0
     assert records.register_issued([doc()]) == 0
     assert len(records.issued_documents()) == 1
     assert len(records.issue_history("cpccg-qef-2017-18:v1:D81001:section7")) == 1
 
 
-def test_reissuing_with_new_terms_keeps_the_old_ones(tmp_path: Path):
-    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+def test_reissuing_with_new_terms_keeps_the_old_ones(db_url: str):
+    records = Records.open(db_url)
     records.register_issued([doc()])
     assert records.register_issued([doc("6,000", "£12,000.00")]) == 1
     current = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
@@ -67,9 +68,33 @@ def test_a_newer_schema_is_refused(tmp_path: Path):
     path = tmp_path / "r.db"
     Records.open(f"sqlite:///{path}")
     with sqlite3.connect(path) as conn:
-        conn.execute("update meta set value = '99' where key = 'schema_version'")
+        conn.execute("update alembic_version set version_num = '0099'")
     with pytest.raises(RecordsError, match="schema version 99, newer than"):
         Records.open(f"sqlite:///{path}")
+
+
+def test_a_database_from_before_alembic_that_is_newer_is_refused_too(tmp_path: Path):
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("create table meta (key varchar(64) primary key, value text not null);"
+                           "insert into meta values ('schema_version', '7');")  # fmt: skip
+    with pytest.raises(
+        RecordsError, match="schema version 7, newer than this agreementgen understands \\(2\\)"
+    ):
+        Records.open(f"sqlite:///{path}")
+
+
+def test_the_schema_is_the_newest_migration_and_matches_the_tables_records_uses(db_url: str):
+    from sqlalchemy import create_engine, inspect
+
+    from agreementgen.records import metadata
+
+    Records.open(db_url)
+    made = inspect(create_engine(db_url))
+    for table in metadata.sorted_tables:
+        assert {c["name"] for c in made.get_columns(table.name)} == set(table.columns.keys()), table.name
+        indexed = {c.name for c in table.columns if c.index}
+        assert indexed <= {c for ix in made.get_indexes(table.name) for c in ix["column_names"]}, table.name
 
 
 def test_an_unopenable_database_is_a_clear_error(tmp_path: Path):
@@ -89,6 +114,11 @@ def test_a_version_1_database_is_migrated_keeping_its_register(tmp_path: Path):
               practice_name text not null, kind varchar(32) not null, terms_json text not null,
               terms_digest varchar(80) not null, practice_json text not null,
               first_issued_at varchar(32) not null, last_issued_at varchar(32) not null);
+            create table issued_files (doc_id varchar(200) not null, format varchar(8) not null,
+              path text not null, sha256 varchar(64) not null, template_sha256 varchar(64) not null,
+              primary key (doc_id, format));
+            create table issue_events (id integer primary key autoincrement, doc_id varchar(200) not null,
+              terms_digest varchar(80) not null, terms_json text not null, issued_at varchar(32) not null);
             insert into issued values ('cpccg-qef-2017-18:v1:D81001:section7', 'cpccg-qef-2017-18', '1',
               'D81001', 'Lensfield', 'section7', '{}', 'sha256:x', '{}', '2026-01-01', '2026-01-01');
             """
@@ -100,8 +130,8 @@ def test_a_version_1_database_is_migrated_keeping_its_register(tmp_path: Path):
     assert records.returns_for() == [] and records.signups_for("cpccg-qef-2017-18") == {}
 
 
-def test_form_tags_round_trip(tmp_path: Path):
-    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+def test_form_tags_round_trip(db_url: str):
+    records = Records.open(db_url)
     records.register_issued([dataclasses.replace(doc(), form_tags=("lead_a", "practice_signature"))])
     back = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
     assert back is not None and back.form_tags == ("lead_a", "practice_signature")

@@ -15,15 +15,16 @@ Writers on SQLite take the write lock when their transaction begins
 (``BEGIN IMMEDIATE``), so two ``ingest`` processes on one file serialise instead of
 deadlocking, and the sha256 unique key means neither duplicates the other's rows.
 
-The schema is created on first use and versioned in the ``meta`` table
-(``schema_version``) so that a later release can migrate it. Registering is
+The schema is created on first use and migrated by Alembic (``agreementgen.migrations``):
+opening a database brings it to the newest step, and a database made before Alembic is
+stamped by the ``schema_version`` in its ``meta`` table first. Registering is
 idempotent: issuing the same document with the same terms again changes nothing
 but the file rows; issuing it with different terms keeps the old terms in
 ``issue_events`` (nothing is lost) and makes the new ones current.
 
 URLs: ``sqlite:///agreementgen.db`` (the default, a file in the current folder),
 ``sqlite:////abs/path.db``, or ``postgresql+psycopg://user:pass@host/db`` for a
-shared team database (install the driver, e.g. ``pip install psycopg``).
+shared team database (the driver comes with the ``postgres`` extra).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
     Column,
     Connection,
@@ -49,6 +51,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
     update,
 )
@@ -257,23 +260,9 @@ class Records:
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
                 event.listen(engine, "begin", _sqlite_begin_immediate)
-            metadata.create_all(engine)
-            with engine.begin() as conn:
-                found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-                if found is None:
-                    conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                elif int(found) < SCHEMA_VERSION:
-                    # 1 → 2: create_all has just made the new tables; add the new column.
-                    conn.exec_driver_sql("ALTER TABLE issued ADD COLUMN form_json TEXT NOT NULL DEFAULT '[]'")
-                    conn.execute(
-                        update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
-                    )
-                elif int(found) > SCHEMA_VERSION:
-                    raise RecordsError(
-                        f"the database has schema version {found}, newer than this agreementgen "
-                        f"understands ({SCHEMA_VERSION}); upgrade agreementgen",
-                        path=_safe(url),
-                    )
+            elif engine.dialect.name == "postgresql":
+                event.listen(engine, "begin", _postgresql_writers_queue)
+            _upgrade(engine, url)
         except SQLAlchemyError as exc:
             raise RecordsError(f"cannot open the records database: {exc.__class__.__name__}: {exc}",
                                path=_safe(url)) from exc  # fmt: skip
@@ -288,8 +277,9 @@ class Records:
             raise RecordsError(f"records database error: {exc}", path=_safe(str(self.engine.url))) from exc
 
     def schema_version(self) -> int:
+        """The database's schema step (the Alembic revision, as a number)."""
         with self._begin() as conn:
-            return int(conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar_one())
+            return int(MigrationContext.configure(conn).get_current_revision() or 0)
 
     def register_issued(self, documents: Iterable[IssuedDocument]) -> int:
         """Record issued documents and their files in one transaction; returns how many changed terms.
@@ -623,6 +613,44 @@ def _document(row: Any, files: list[IssuedFile]) -> IssuedDocument:
     )
 
 
+def _upgrade(engine: Engine, url: str) -> None:
+    """Bring the database to the newest schema with Alembic, in one transaction.
+
+    A database made before Alembic carries its version in ``meta.schema_version``: it is stamped
+    with the matching revision first, so that only the later steps run. A database newer than
+    this release is refused rather than touched. Concurrent first opens (four ``ingest``
+    processes on a new database) take turns: every transaction begins by taking the database's
+    write lock (see ``_sqlite_begin_immediate`` and ``_postgresql_writers_queue``).
+    """
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from . import migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations.SCRIPTS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.begin() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        names = set(inspect(conn).get_table_names())
+        if current is None and "meta" in names:  # made before Alembic: stamp it with its version
+            found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+            current = f"{int(found or 1):04d}"
+            if int(current) <= int(head or 0):
+                config.attributes["connection"] = conn
+                command.stamp(config, current)
+        if current is not None and int(current) > int(head or 0):
+            raise RecordsError(
+                f"the database has schema version {int(current)}, newer than this agreementgen "
+                f"understands ({int(head or 0)}); upgrade agreementgen",
+                path=_safe(url),
+            )
+        if current != head:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (status) run while a bulk run or an ingest writes; the busy
     # timeout makes concurrent writers wait instead of failing at once.
@@ -638,6 +666,16 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     # A deferred transaction that reads then writes can deadlock against another writer
     # (SQLITE_BUSY that no timeout cures); taking the write lock up front makes writers queue.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_LOCK_KEY = 7170652  # agreementgen's advisory lock on a shared PostgreSQL database
+
+
+def _postgresql_writers_queue(conn: Connection) -> None:
+    # The same discipline as SQLite's BEGIN IMMEDIATE: one transaction at a time takes its turn.
+    # Without it, two ingesters both find a file's sha256 unrecorded, both insert it, and the
+    # second dies on the unique key (or both make themselves the current sign-up).
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
 
 
 def _safe(url: str) -> str:
