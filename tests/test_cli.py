@@ -242,7 +242,7 @@ def _issued_and_returned(tmp_path: Path) -> tuple[str, Path]:
 def test_ingest_status_and_export_close_the_loop(tmp_path: Path):
     db, inbox = _issued_and_returned(tmp_path)
     result = invoke("ingest", str(inbox), "--db", db, "-s", str(QEF))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # something was rejected: a person should look
     assert "2 file(s)" in result.output and "1 accepted, 0 flagged, 1 rejected" in result.output
     assert "not a PDF or DOCX: the content is a JPEG image" in result.output
     again = invoke("ingest", str(inbox), "--db", db, "--json")
@@ -275,9 +275,10 @@ def test_ingest_status_and_export_close_the_loop(tmp_path: Path):
 def test_ingest_names_a_missing_path_and_export_a_bad_table(tmp_path: Path):
     db = f"sqlite:///{tmp_path / 'r.db'}"
     result = invoke("ingest", str(tmp_path / "nope"), "--db", db)
-    assert result.exit_code == 1 and "no such file or folder" in result.output
+    assert result.exit_code == 2 and "no such file or folder" in result.output
     result = invoke("export", "--db", db, "--table", "people", "--to", str(tmp_path / "x.csv"))
     assert result.exit_code == 1
-    assert "unknown table 'people'; choose from issued, returns, signups, year_end, activity" in result.output
+    choose = "unknown table 'people'; choose from issued, returns, signups, year_end, reviews, activity"
+    assert choose in result.output
     result = invoke("export", "--db", db, "--table", "issued", "--to", str(tmp_path / "x.txt"))
     assert result.exit_code == 1 and "give a .csv or .xlsx file name" in result.output

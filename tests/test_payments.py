@@ -1,6 +1,6 @@
 """Entitlements for a per-capita scheme — the QEF 2017/18 figures from seed 001 are the golden values."""
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,7 +75,8 @@ def _scheme_with_rates(component_rates: list[Decimal], instalment_rates: list[De
         for i, r in enumerate(component_rates)
     ]
     scale = rate / sum(instalment_rates, Decimal(0)) if sum(instalment_rates) else Decimal(0)
-    inst = [r * scale for r in instalment_rates]
+    # Rates are given to 4 places (scheme.RATE_PLACES): the others rounded down, the last takes the rest.
+    inst = [(r * scale).quantize(Decimal("0.0001"), rounding=ROUND_DOWN) for r in instalment_rates]
     inst[-1] = rate - sum(inst[:-1], Decimal(0))
     data["funding"]["instalments"] = [
         {**data["funding"]["instalments"][0], "id": f"i{i}", "rate_per_patient": r}

@@ -79,7 +79,7 @@ def test_a_database_from_before_alembic_that_is_newer_is_refused_too(tmp_path: P
         conn.executescript("create table meta (key varchar(64) primary key, value text not null);"
                            "insert into meta values ('schema_version', '7');")  # fmt: skip
     with pytest.raises(
-        RecordsError, match="schema version 7, newer than this agreementgen understands \\(2\\)"
+        RecordsError, match="schema version 7, newer than this agreementgen understands \\(3\\)"
     ):
         Records.open(f"sqlite:///{path}")
 
@@ -124,7 +124,7 @@ def test_a_version_1_database_is_migrated_keeping_its_register(tmp_path: Path):
             """
         )
     records = Records.open(f"sqlite:///{path}")
-    assert records.schema_version() == SCHEMA_VERSION == 2
+    assert records.schema_version() == SCHEMA_VERSION == 3
     kept = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
     assert kept is not None and kept.practice_name == "Lensfield" and kept.form_tags == ()
     assert records.returns_for() == [] and records.signups_for("cpccg-qef-2017-18") == {}

@@ -32,7 +32,7 @@ from .money import Money, total
 from .practices import PracticeData
 from .provenance import VERDICTS, illustrative_under
 from .provenance import check as check_provenance
-from .records import DEFAULT_URL, URL_ENV, Records, default_url
+from .records import DEFAULT_URL, URL_ENV, Records, default_url, safe_url
 from .resources import (
     bundled,
     sample_practice_files,
@@ -696,6 +696,7 @@ def check_template_command(
 
 
 STATUS_STYLE = {"accepted": "green", "flagged": "yellow", "rejected": "red"}
+USAGE_ERROR = 2  # the exit code typer gives its own usage errors
 
 
 @app.command()
@@ -710,17 +711,27 @@ def ingest(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead.")] = False,
 ) -> None:
-    """Read returned forms (PDF, DOCX, scans), check them against the issued register, record them."""
-    from .ingest import FileOutcome
+    """Read returned forms (PDF, DOCX, scans), check them against the issued register, record them.
+
+    Exit code 0 when every file was accepted; 1 when any was flagged or rejected, or a path was
+    skipped (not a regular file); 2 for a usage error (a path that does not exist, a --scheme or
+    --db that cannot be used), when nothing was ingested.
+    """
+    from .ingest import FileOutcome, filename_text
     from .ingest import ingest as run_ingest
 
-    records = Records.open(db)
-    scheme_id = load_any_scheme(scheme).id if scheme else None
-    missing = [p for p in paths if not p.exists()]
+    missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
-        raise ProblemsFound(
-            [AgreementgenError("no such file or folder", path=p) for p in missing], "nothing ingested"
-        )
+        err.print("[bold red]error:[/] nothing ingested")
+        for path in missing:
+            err.print(f"  {escape(filename_text(path))}: no such file or folder")
+        raise typer.Exit(USAGE_ERROR)
+    try:
+        scheme_id = load_any_scheme(scheme).id if scheme else None
+        records = Records.open(db)
+    except AgreementgenError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(USAGE_ERROR) from None
 
     def show(outcome: FileOutcome) -> None:
         progress.advance(task)
@@ -732,29 +743,64 @@ def ingest(
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
-        disable=as_json,
+        disable=as_json or not err.is_terminal,  # a bar only where someone watches it
     ) as progress:  # fmt: skip
         task = progress.add_task("ingesting", total=None)
         report = run_ingest(
             paths, records, scheme_id=scheme_id,
             on_file=show,
         )  # fmt: skip
+    code = 0 if report.all_accepted else 1
     if as_json:
         for f in report.files:
             print(json.dumps(dataclasses.asdict(f), ensure_ascii=False))
-        return
+        for status, passed in (("skipped", report.skipped), ("ignored", report.ignored)):
+            for s in passed:
+                print(json.dumps({"path": s.path, "status": status, "reasons": [s.reason], "new": False,
+                                  "return_id": None}, ensure_ascii=False))  # fmt: skip
+        raise typer.Exit(code)
     for f in report.files:
         if f.new and f.status != "accepted":
             err.print(f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}[/] {escape(f.path)}:")
             for reason in f.reasons:
                 err.print(f"    {escape(reason)}")
+    for skipped in report.skipped:
+        err.print(f"[red]skipped[/] {escape(skipped.path)}: {escape(skipped.reason)}")
     counts = report.counts
+    passed_over = f", {len(report.skipped):,} skipped (not regular files)" if report.skipped else ""
+    if report.ignored:
+        passed_over += f", {len(report.ignored):,} hidden or temporary file(s) ignored"
     out.print(
         f"{len(report.files):,} file(s) in {report.seconds:.1f} s: {counts['accepted']:,} accepted, "
         f"{counts['flagged']:,} flagged, {counts['rejected']:,} rejected, "
-        f"{report.unchanged:,} already on record"
+        f"{report.unchanged:,} already on record{passed_over}"
     )
-    out.print(f"records: {escape(db or default_url())}")
+    out.print(f"records: {escape(safe_url(db or default_url()))}")
+    raise typer.Exit(code)
+
+
+@app.command()
+@handles_errors
+def review(
+    target: Annotated[
+        str, typer.Argument(help="A return id (12 or #12), or a document id: its latest flagged return.")
+    ],
+    accept: Annotated[bool, typer.Option("--accept", help="Accept it: it becomes the sign-up.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject it.")] = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why: kept with the decision.")] = "",
+    by: Annotated[str, typer.Option("--by", help="Who decides: kept with the decision.")] = "",
+    db: DbOpt = None,
+) -> None:
+    """A person's decision on a flagged return, recorded as an event."""
+    if accept == reject:
+        raise typer.BadParameter("give one of --accept or --reject")
+    if not reason.strip() or not by.strip():
+        raise typer.BadParameter("give --reason and --by: a decision is kept with why and by whom")
+    done = Records.open(db).review(target, "accept" if accept else "reject", reason, by)
+    out.print(f"return #{done.return_id} ({escape(done.doc_id)}): [bold]{done.status}[/] by {escape(by)}, "
+              f"flagged for: {escape('; '.join(done.flagged_for) or 'no reason')}")  # fmt: skip
+    if done.superseded:
+        out.print(f"it is now the sign-up, in place of return #{done.superseded}")
 
 
 @app.command()

@@ -10,8 +10,15 @@ Owns the rules that turn what a file says (:mod:`agreementgen.returns`) into a s
   signature that is broken or does not cover the whole file, a flattened or scanned form;
 * ``accepted`` — everything checks; it becomes the practice's current sign-up.
 
-Every file gets one row in the records database with every reason, whatever its status
-(idempotent by sha256). Files are found recursively in folders; names are never trusted.
+Nothing is lost. Every regular file given to a run, or found in a folder it is given, gets
+exactly one row in the records database with every reason, whatever it contains and whatever
+it is called (idempotent by sha256): a failure anywhere in reading, judging or recording one
+file becomes a ``rejected`` row naming the failure, and the run goes on. Every read is bounded
+(:data:`~agreementgen.returns.MAX_RETURN_BYTES`). What is not a regular file — a FIFO, a device,
+a socket, a link to nothing — is never opened: it is listed in the report as *skipped*, with the
+reason. Hidden and temporary files in folders (``.DS_Store``, Word's ``~$`` lock files, our own
+``.db``/``.json``) are listed as *ignored*. Names are never trusted, and kept exactly
+(:func:`filename_text`).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -28,9 +36,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .context import DOC_ID_FIELD, parse_document_id
+from .errors import RecordsError
 from .kinds.claim import COUNT_PREFIX
-from .records import Recorded, Records, ReturnRecord
-from .returns import MAX_RETURN_BYTES, ReadReturn, read_return
+from .records import DOC_ID_CHARS, Recorded, Records, ReturnRecord
+from .returns import MAX_RETURN_BYTES, ReadReturn, library_message, read_return
 
 SIGNATORY_NAME = "practice_signatory_name"
 SIGNATORY_DESIGNATION = "practice_signatory_designation"
@@ -38,6 +47,14 @@ TYPED_SIGNATURE = "practice_signature"
 SIGNATURE_DATE = "practice_signature_date"
 REQUIRED_PRACTICE_FIELDS = (SIGNATORY_NAME, SIGNATORY_DESIGNATION, SIGNATURE_DATE)
 _SKIP_NAMES = re.compile(r"^(\.|~\$)|\.(tmp|db|db-wal|db-shm|json|jsonl)$", re.IGNORECASE)
+SHOWN_CHARS = 120  # how much of a returned value a reason quotes
+_COUNT = re.compile(r"[0-9]{1,12}")
+# A file over the size limit is identified, unread past this, by its size and first bytes.
+OVERSIZE_HEAD_BYTES = 1024 * 1024
+# Open without blocking (a FIFO put in place after the check) or becoming our terminal.
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+)
 
 _DATE_FORMATS = (
     "%d %B %Y",  # 15 May 2017
@@ -66,14 +83,24 @@ def parse_signed_date(text: str) -> date | None:
 
 @dataclass(frozen=True)
 class FileOutcome(Recorded):
-    """What happened to one file: its path and the return as recorded."""
+    """What happened to one file: its name (as :func:`filename_text` shows it) and the return as recorded."""
 
     path: str = ""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A path a run did not record, and why: not a regular file (never opened), or ignored by name."""
+
+    path: str  # as filename_text shows it
+    reason: str
 
 
 @dataclass
 class IngestReport:
     files: list[FileOutcome] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # FIFOs, devices, sockets, broken links, …
+    ignored: list[Skipped] = field(default_factory=list)  # hidden and temporary files in folders
     seconds: float = 0.0
 
     @property
@@ -84,19 +111,158 @@ class IngestReport:
     def unchanged(self) -> int:
         return sum(not f.new for f in self.files)
 
+    @property
+    def all_accepted(self) -> bool:
+        """Every file is on record as accepted and nothing given was skipped (``ingest`` exits 0)."""
+        return not self.skipped and all(f.status == "accepted" for f in self.files)
 
-def find_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Every file under ``paths`` (folders recursively, sorted), skipping our own and hidden files."""
+
+# --- file names --------------------------------------------------------------------------------
+
+# surrogateescape decodes each byte that is not UTF-8 to one of U+DC80..U+DCFF
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_AMBIGUOUS_BACKSLASH = re.compile(r"\\(?=[x\\" "\udc80-\udcff])")
+_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2})")
+
+
+def filename_text(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
+    """A file name as text for the register and the terminal, reversibly (see :func:`filename_bytes`).
+
+    A name in valid UTF-8 is kept as it is. Each byte that is not UTF-8 (an attachment saved
+    under Windows-1252, say, with its dash as byte 0x96) is written ``\\x96``; a backslash that
+    would otherwise read as the start of an escape (one before ``x``, another backslash or such
+    a byte) is doubled. So ``filename_bytes(filename_text(p)) == os.fsencode(p)`` for every name.
+    """
+    text = os.fsencode(path).decode("utf-8", "surrogateescape")
+    text = _AMBIGUOUS_BACKSLASH.sub(r"\\\\", text)
+    return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
+
+
+def filename_bytes(text: str) -> bytes:
+    """The exact name (as the file system holds it) that :func:`filename_text` wrote as ``text``."""
+    out, at = bytearray(), 0
+    for escape in _ESCAPE.finditer(text):
+        out += text[at : escape.start()].encode("utf-8", "surrogatepass")
+        code = escape.group(1)
+        out += b"\\" if code == "\\" else bytes([int(code[1:], 16)])
+        at = escape.end()
+    out += text[at:].encode("utf-8", "surrogatepass")
+    return bytes(out)
+
+
+# --- finding and reading files -----------------------------------------------------------------
+
+
+def find_files(paths: Iterable[str | Path], report: IngestReport | None = None) -> Iterator[Path]:
+    """Every file under ``paths`` (folders recursively, sorted); the rest goes to ``report``.
+
+    Hidden and temporary files in folders are ``report.ignored``; folders that cannot be
+    listed and links to folders (never followed: no loops) are ``report.skipped``. A path
+    given by name is always yielded: :func:`ingest_file` decides what it is.
+    """
+    report = report if report is not None else IngestReport()
+
+    def unlistable(exc: OSError) -> None:
+        where = filename_text(exc.filename) if exc.filename is not None else "a folder"
+        report.skipped.append(Skipped(where, f"cannot list the folder: {exc.strerror or exc}"))
+
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(names):
-                    if not _SKIP_NAMES.search(name):
-                        yield Path(root, name)
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        for root, dirs, names in os.walk(path, onerror=unlistable):
+            for name in sorted(dirs):
+                if name.startswith("."):
+                    report.ignored.append(Skipped(filename_text(Path(root, name)), "a hidden folder"))
+                elif os.path.islink(Path(root, name)):
+                    report.skipped.append(
+                        Skipped(filename_text(Path(root, name)), "a link to a folder: not followed")
+                    )
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(Path(root, d)))
+            for name in sorted(names):
+                if _SKIP_NAMES.search(name):
+                    report.ignored.append(Skipped(filename_text(Path(root, name)), _ignored_because(name)))
+                else:
+                    yield Path(root, name)
+
+
+def _ignored_because(name: str) -> str:
+    if name.startswith("~$"):
+        return "a Word lock file (~$…), not a return"
+    if name.startswith("."):
+        return "a hidden file"
+    return "a temporary or agreementgen file (.tmp, .db, .json), not a return"
+
+
+@dataclass(frozen=True)
+class FileContents:
+    """What was read of one regular file: at most ``MAX_RETURN_BYTES``, or why nothing was.
+
+    ``sha256`` is the file's identity on record: the digest of its bytes; for a file too
+    large to read, of its size and first ``OVERSIZE_HEAD_BYTES``; for one that cannot be
+    opened, of its name.
+    """
+
+    data: bytes
+    size: int
+    sha256: str
+    problem: str | None = None  # why it was not read: the rejection's reason
+
+
+def read_file(path: Path) -> FileContents | Skipped:
+    """One path's bytes, bounded; a FIFO, device or socket (or a link to one) is never opened."""
+    name = filename_text(path)
+    try:
+        found = os.stat(path)  # follows a link: a link to a device is a device
+    except FileNotFoundError:
+        why = "a link to something that does not exist" if os.path.lexists(path) else "no such file"
+        return Skipped(name, why)
+    except OSError as exc:
+        return _unreadable(path, exc)
+    if not stat.S_ISREG(found.st_mode):
+        link = "a link to " if os.path.islink(path) else ""
+        return Skipped(name, f"{link}{_file_type(found.st_mode)}, not a regular file: never opened")
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        return _unreadable(path, exc)
+    try:
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            opened = os.fstat(fh.fileno())
+            if not stat.S_ISREG(opened.st_mode):  # replaced since the check above
+                return Skipped(name, f"{_file_type(opened.st_mode)}, not a regular file: never read")
+            if opened.st_size > MAX_RETURN_BYTES:
+                return _oversize(opened.st_size, fh.read(OVERSIZE_HEAD_BYTES))
+            data = fh.read(MAX_RETURN_BYTES + 1)
+            if len(data) > MAX_RETURN_BYTES:  # it grew while we read
+                return _oversize(max(len(data), os.fstat(fh.fileno()).st_size), data[:OVERSIZE_HEAD_BYTES])
+    except OSError as exc:
+        return _unreadable(path, exc)
+    return FileContents(data, len(data), hashlib.sha256(data).hexdigest())
+
+
+def _oversize(size: int, head: bytes) -> FileContents:
+    digest = hashlib.sha256(b"agreementgen oversize %d:" % size + head).hexdigest()
+    return FileContents(
+        b"", size, digest, f"file is {size:,} bytes, over the {MAX_RETURN_BYTES:,}-byte limit for a return"
+    )
+
+
+def _unreadable(path: Path, exc: OSError) -> FileContents:
+    digest = hashlib.sha256(b"agreementgen unreadable:" + os.fsencode(path)).hexdigest()
+    return FileContents(b"", 0, digest, f"cannot read the file: {exc.strerror or library_message(exc)}")
+
+
+def _file_type(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    )
+    return next((what for test, what in kinds if test(mode)), "an unknown kind of file")
 
 
 def judge(
@@ -114,6 +280,12 @@ def judge(
         return "rejected", reasons + flags, None, None, None
     if read.doc_id is None:
         return "flagged", flags or ["no document id: match it to its practice by hand"], None, None, None
+    if not _plausible_id(read.doc_id):
+        why = (
+            f"'{_shown(read.doc_id)}' is not an agreementgen document id "
+            f"({len(read.doc_id):,} characters; ours are printable text of at most {DOC_ID_CHARS})"
+        )
+        return "rejected", [why, *flags], None, None, None
     parsed = parse_document_id(read.doc_id)
     if parsed is None:
         return "rejected", [f"'{read.doc_id}' is not an agreementgen document id", *flags], None, None, None
@@ -142,9 +314,9 @@ def judge(
         problems.append("the DOCX has no fillable fields left: its entries cannot be read; check it by hand")
     if read.has_form:
         if fields.get(DOC_ID_FIELD, read.doc_id) != read.doc_id:
-            problems.append(f"the doc_id field ({fields[DOC_ID_FIELD]}) differs from the document id")
+            problems.append(f"the doc_id field ({_shown(fields[DOC_ID_FIELD])}) differs from the document id")
         changed = [
-            f"{tag} (issued '{value}', returned '{fields[tag]}')"
+            f"{tag} (issued '{value}', returned '{_shown(fields[tag])}')"
             for tag, value in issued.terms.items()
             if tag != DOC_ID_FIELD and tag in fields and fields[tag] != value
         ]
@@ -171,7 +343,7 @@ def judge(
         when = parse_signed_date(text)
         issued_on = date.fromisoformat(issued.first_issued_at[:10]) if issued.first_issued_at else None
         if when is None:
-            problems.append(f"date signed '{text}' is not a real date (day/month/year)")
+            problems.append(f"date signed '{_shown(text)}' is not a real date (day/month/year)")
         elif when > today:
             problems.append(f"date signed {when.isoformat()} is in the future")
         elif issued_on and when < issued_on:
@@ -200,18 +372,32 @@ def _count_problems(fields: dict[str, str], terms: dict[str, str], wanted: Itera
             continue
         service = tag.removeprefix(COUNT_PREFIX)
         if tag not in asked:
-            problems.append(f"{tag}: {service} is not a service on this practice's claim form")
+            where = "this practice's claim form"
+            problems.append(f"{_shown(tag)}: {_shown(service)} is not a service on {where}")
             continue
         if not text:
             continue  # reported with the other missing entries
         cleaned = text.replace(",", "").strip()
-        if not cleaned.isdigit():
-            problems.append(f"{tag} '{text}' is not a whole number of units (0 or more)")
+        # ASCII digits only: str.isdigit() also takes '²', which int() refuses, and int() refuses
+        # numbers of over 4,300 digits; a count is recorded and summed, so it must be a plain number.
+        if not _COUNT.fullmatch(cleaned):
+            problems.append(f"{tag} '{_shown(text)}' is not a whole number of units (0 or more)")
             continue
         cap = terms.get(f"term_service_{service}_cap")
         if cap is not None and int(cleaned) > int(cap.replace(",", "")):
             problems.append(f"{tag} {int(cleaned):,} is over the cap of {cap} per practice")
     return problems
+
+
+def _plausible_id(doc_id: str) -> bool:
+    """Could this be an id we issued? Ours are short printable text (no NUL, no control character)."""
+    return len(doc_id) <= DOC_ID_CHARS and doc_id.isprintable()
+
+
+def _shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """A returned value as a reason quotes it: at most ``limit`` characters, and printable."""
+    printable = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text[: limit + 1])
+    return printable if len(text) <= limit and len(printable) <= limit else printable[: limit - 1] + "…"
 
 
 def signature_kind(read: ReadReturn) -> str:
@@ -224,58 +410,124 @@ def signature_kind(read: ReadReturn) -> str:
 
 def ingest_file(
     path: Path, records: Records, *, scheme_id: str | None = None, today: date | None = None
+) -> Recorded | Skipped:
+    """Read, judge and record one file; a path that is not a regular file is skipped unopened.
+
+    Never raises for anything about the file (see :func:`ingest_contents`).
+    """
+    contents = read_file(path)
+    if isinstance(contents, Skipped):
+        return contents
+    return ingest_contents(contents, filename_text(path), records, scheme_id=scheme_id, today=today)
+
+
+def ingest_contents(
+    contents: FileContents,
+    name: str,
+    records: Records,
+    *,
+    scheme_id: str | None = None,
+    today: date | None = None,
 ) -> Recorded:
-    """Read, judge and record one file (never raises for a bad file; it is recorded as rejected)."""
+    """Judge and record what was read of one file, as exactly one return on record.
+
+    A failure while judging (a bug of ours or of a library, met on this file) becomes a
+    rejection naming it. If the database refuses the return as read (a value it cannot hold),
+    the file is recorded again as rejected without what was read from it. Only a database that
+    is unavailable, or cannot record even that, raises ``RecordsError``: then no later file
+    could be recorded either, and a re-run carries on where this one stopped.
+    """
     try:
-        size = path.stat().st_size
-        data = b"" if size > MAX_RETURN_BYTES else path.read_bytes()
-    except OSError as exc:
-        read = ReadReturn("unknown").reject(f"cannot read the file: {exc.strerror}")
-        size, data = 0, f"unreadable:{path}".encode()
-    else:
-        read = (
-            ReadReturn("unknown").reject(
-                f"file is {size:,} bytes, over the {MAX_RETURN_BYTES:,}-byte limit for a return"
-            )
-            if size > MAX_RETURN_BYTES
-            else read_return(data)
+        read = read_return(contents.data) if contents.problem is None else None
+        record = _judged(read, contents, name, records, scheme_id=scheme_id, today=today)
+    except Exception as exc:  # whatever it is, it is this file's: recorded, never fatal to the run
+        why = f"could not be judged: {library_message(exc)} (an agreementgen bug: keep the file, report it)"
+        record = _rejected(contents, name, why)
+    try:
+        return records.record_return(record)
+    except Exception as exc:  # RecordsError, or a value its driver cannot even send
+        if _database_unavailable(exc):
+            raise RecordsError(
+                f"cannot record the return {name}: the records database is unavailable "
+                f"({_database_cause(exc)}); run ingest again when it is back: what is on record stays"
+            ) from exc
+        why = (
+            f"the records database refused what was read from the file ({_database_cause(exc)}); "
+            "recorded without it: check the file by hand"
         )
-    sha = _sha256_of(path, data, size)
+        refused = _rejected(contents, name, why)
+        try:
+            return records.record_return(refused)
+        except Exception as again:
+            raise RecordsError(
+                f"cannot record the return {name}: the records database refused it ({_database_cause(again)})"
+            ) from again
+
+
+def _judged(
+    read: ReadReturn | None,
+    contents: FileContents,
+    name: str,
+    records: Records,
+    *,
+    scheme_id: str | None,
+    today: date | None,
+) -> ReturnRecord:
+    if read is None:
+        return _rejected(contents, name, contents.problem or "not read")
     status, reasons, doc_scheme, practice, signed = judge(read, records, scheme_id=scheme_id, today=today)
     signer = (
         read.signature.signer
         if read.signature and read.signature.signer
         else read.fields.get(SIGNATORY_NAME, "")
     )
-    return records.record_return(
-        ReturnRecord(
-            sha256=sha,
-            filename=str(path),
-            size=size,
-            format=read.format,
-            doc_id=read.doc_id,
-            id_source=read.id_source,
-            scheme_id=doc_scheme,
-            practice_code=practice,
-            kind=parsed[3] if (parsed := parse_document_id(read.doc_id or "")) else None,
-            status=status,
-            reasons=reasons,
-            fields=read.fields,
-            signature_kind=signature_kind(read),
-            signer=signer,
-            signed_date=signed,
-        )
+    parsed = parse_document_id(read.doc_id) if read.doc_id and _plausible_id(read.doc_id) else None
+    return ReturnRecord(
+        sha256=contents.sha256,
+        filename=name,
+        size=contents.size,
+        format=read.format,
+        doc_id=read.doc_id,
+        id_source=read.id_source,
+        scheme_id=doc_scheme,
+        practice_code=practice,
+        kind=parsed[3] if parsed else None,
+        status=status,
+        reasons=reasons,
+        fields=read.fields,
+        signature_kind=signature_kind(read),
+        signer=signer,
+        signed_date=signed,
     )
 
 
-def _sha256_of(path: Path, data: bytes, size: int) -> str:
-    if data or size == 0:
-        return hashlib.sha256(data).hexdigest()
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _rejected(contents: FileContents, name: str, reason: str) -> ReturnRecord:
+    """The file itself on record, rejected, with nothing read from it."""
+    return ReturnRecord(sha256=contents.sha256, filename=name, size=contents.size, format="unknown",
+                        doc_id=None, id_source="", scheme_id=None, practice_code=None, kind=None,
+                        status="rejected", reasons=[reason], fields={}, signature_kind="none")  # fmt: skip
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """A lock not given up, a lost connection, a server gone: no fault of the file's, so a file is
+    never recorded as refused for it (the run stops instead, and a re-run carries on)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OperationalError | InterfaceError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def _database_cause(exc: BaseException) -> str:
+    """What kind of refusal it was, without the driver's raw message (which quotes SQL and values)."""
+    cause: BaseException = exc
+    while isinstance(cause, RecordsError) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    original = getattr(cause, "orig", None)  # SQLAlchemy's wrapper around the driver's error
+    return type(original or cause).__name__
 
 
 def ingest(
@@ -286,24 +538,22 @@ def ingest(
     today: date | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
 ) -> IngestReport:
-    """Ingest every file under ``paths``; files already on record (same sha256) are skipped unread."""
+    """Ingest every file under ``paths``; files already on record (same sha256) are not judged again."""
     start = time.perf_counter()
     report = IngestReport()
     known = records.known_returns()
-    for path in find_files(paths):
-        recorded = _known(path, known) if known else None
+    for path in find_files(paths, report):
+        contents = read_file(path)
+        if isinstance(contents, Skipped):
+            report.skipped.append(contents)
+            continue
+        name = filename_text(path)
+        recorded = known.get(contents.sha256)
         if recorded is None:
-            recorded = ingest_file(path, records, scheme_id=scheme_id, today=today)
-        outcome = FileOutcome(**dataclasses.asdict(recorded), path=str(path))
+            recorded = ingest_contents(contents, name, records, scheme_id=scheme_id, today=today)
+        outcome = FileOutcome(**dataclasses.asdict(recorded), path=name)
         report.files.append(outcome)
         if on_file:
             on_file(outcome)
     report.seconds = time.perf_counter() - start
     return report
-
-
-def _known(path: Path, known: dict[str, Recorded]) -> Recorded | None:
-    try:
-        return known.get(_sha256_of(path, b"", -1))
-    except OSError:
-        return None

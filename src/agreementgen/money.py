@@ -2,7 +2,10 @@
 
 Rules that every amount in agreementgen follows:
 
-* An amount is a ``Decimal``; a float is refused wherever it could enter.
+* An amount is a ``Decimal``; a float is refused wherever it could enter, and so is a
+  figure no exact calculation can hold (infinite, NaN, 1e999999999): a ``ValueError``
+  that the loaders report with their file and line, never an ``InvalidOperation``.
+* Money is less than ``MAX_MONEY`` (£10^20) either way, so that sums stay exact.
 * Rounding to the penny is ROUND_HALF_UP (0.005 -> 0.01), as finance teams expect,
   and happens once, in :meth:`Money.of` — callers multiply exact Decimals first and
   round the finished figure.
@@ -21,6 +24,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import total_ordering
 
 PENNY = Decimal("0.01")
+MAX_DIGITS = 28  # Decimal's default precision: every figure and sum must fit it exactly
+# The largest amount Money holds: far above any scheme's total, far inside MAX_DIGITS, so sums of
+# a million such amounts are still exact; above it is an error, not a rounded or overflowing sum.
+MAX_MONEY = Decimal(10) ** 20
 
 DecimalLike = Decimal | int | str
 
@@ -44,8 +51,16 @@ def to_decimal(value: object) -> Decimal:
     else:
         raise TypeError(f"not an amount: {value!r}")
     if not result.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
+        raise ValueError(f"not a finite amount: {_short(value)}")
+    if result and abs(result.adjusted()) > MAX_DIGITS:
+        # 1e999999999 is a finite Decimal, but abs(), + and quantize() on it overflow.
+        raise ValueError(f"not an amount a calculation can keep exactly: {_short(value)}")
     return result
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def round_pence(value: Decimal) -> Decimal:
@@ -61,7 +76,7 @@ class Money:
     amount: Decimal
 
     def __init__(self, amount: DecimalLike) -> None:
-        value = to_decimal(amount)
+        value = _bounded(to_decimal(amount))
         if value != value.quantize(PENNY, rounding=ROUND_DOWN):
             raise ValueError(f"{value} is not a whole number of pence; use Money.of() to round")
         object.__setattr__(self, "amount", value.quantize(PENNY))
@@ -72,7 +87,7 @@ class Money:
     @classmethod
     def of(cls, value: DecimalLike) -> Money:
         """Round an exact figure to the penny (half up) — the one place rounding happens."""
-        return cls(round_pence(to_decimal(value)))
+        return cls(round_pence(_bounded(to_decimal(value))))
 
     @classmethod
     def zero(cls) -> Money:
@@ -120,6 +135,12 @@ class Money:
     def plain(self) -> str:
         """``1234.50`` — the exact figure for JSON, CSV and databases."""
         return f"{self.amount:.2f}"
+
+
+def _bounded(value: Decimal) -> Decimal:
+    if value.copy_abs() >= MAX_MONEY:
+        raise ValueError(f"£{_short(value)} is too large an amount (the limit is £{MAX_MONEY:,})")
+    return value
 
 
 def format_gbp(amount: Decimal) -> str:

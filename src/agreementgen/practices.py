@@ -25,6 +25,11 @@ Rules:
   (as at the list-size date), else the practice file's.
 * Every bad row is reported with file, row, column and reason; a practice with a
   problem is left out of ``PracticeData.practices`` — never silently.
+* A count (list size, planned activity) is a whole number from 0 to ``MAX_COUNT``;
+  a 25-digit or negative one is a problem of its row and column, like any other.
+* A text a document prints (name, address, PCN, leads, email) may not hold a control
+  character: no DOCX, PDF or XLSX can carry one, so the row is reported, its cell shown
+  with the character escaped (``'Bad\\x07Name'``).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .errors import AgreementgenError, PracticeDataError
-from .tables import Row, Table, read_table
+from .tables import UNPRINTABLE, Row, Table, read_table
 
 ODS_PRACTICE_CODE = re.compile(r"^[A-Z][0-9]{5}$")
 ODS_ORG_LIKE = re.compile(r"^[A-Z0-9]{3,10}$")
@@ -45,6 +50,9 @@ POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 EPRACCUR_COLUMNS = 27
+# The most patients (or units of activity) one practice can have: England's largest practice has
+# about 100,000, so a bigger figure is a typo or a broken export, refused with its row and column.
+MAX_COUNT = 10_000_000
 LEGACY_STATUS = {"A": "active", "C": "closed", "D": "dormant", "P": "proposed"}
 CURRENT_STATUS = {"ACTIVE": "active", "INACTIVE": "closed", "DORMANT": "dormant"}
 GP_PRESCRIBING_SETTING = "4"
@@ -174,17 +182,28 @@ def parse_date(text: str) -> date:
     raise ValueError(f"'{text}' is not a date (expected e.g. 2026-07-01, 01JAN2021 or 01/04/2017)")
 
 
-def parse_count(text: str) -> int:
-    """A non-negative whole number of patients; ``5,800`` is accepted."""
+def parse_count(text: str, maximum: int = MAX_COUNT) -> int:
+    """A whole number from 0 to ``maximum`` (patients, or units of activity); ``5,800`` is accepted."""
     value = text.strip().replace(",", "")
     if not value:
         raise ValueError("is empty")
     if not re.fullmatch(r"-?[0-9]+", value):
-        raise ValueError(f"'{text}' is not a whole number")
+        raise ValueError(f"'{shorten(text)}' is not a whole number")
+    if len(value.lstrip("-0")) > len(str(maximum)):  # before int(): 5,000 digits would raise there
+        raise ValueError(f"{shorten(value)} is more than {maximum:,}; check the column")
     number = int(value)
     if number < 0:
-        raise ValueError(f"{number} is negative")
+        raise ValueError(f"{number:,} is negative")
+    if number > maximum:
+        raise ValueError(f"{number:,} is more than {maximum:,}; check the column")
     return number
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """A cell's text for a message: a 1 MB cell shown by its start, a control character as ``\\x07``
+    (printed raw, it would ring the terminal's bell or garble the line)."""
+    cut = text if len(text) <= limit else text[: limit - 1] + "…"
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), cut)
 
 
 def normalise_postcode(text: str) -> str:
@@ -259,6 +278,11 @@ def _epraccur_rows(table: Table, include_inactive: bool, excluded: Counter[str])
         problems = _check_identity(
             code, name, cells[9], where, ("code (col 1)", "name (col 2)", "postcode (col 10)")
         )
+        problems += _check_text(
+            where,
+            [("name (col 2)", name), *((f"address (col {i + 1})", cells[i]) for i in range(4, 9)),
+             ("commissioner (col 15)", cells[14])],
+        )  # fmt: skip
         practice = None
         if not problems:
             practice = Practice(
@@ -274,6 +298,22 @@ def _epraccur_rows(table: Table, include_inactive: bool, excluded: Counter[str])
     return out
 
 
+def _check_text(where: _Where, cells: Iterable[tuple[str, str]]) -> list[PracticeDataError]:
+    """A problem for each (column, text) holding a control character: no document can print one."""
+    problems = []
+    for column, text in cells:
+        found = UNPRINTABLE.search(text)
+        if found:
+            problems.append(
+                where.error(
+                    f"'{shorten(text)}' has a control character (U+{ord(found.group()):04X}) at character "
+                    f"{found.start() + 1}, which no document can print; remove it from the file",
+                    column,
+                )
+            )
+    return problems
+
+
 def _check_identity(
     code: str, name: str, postcode: str, where: _Where, columns: Sequence[str]
 ) -> list[PracticeDataError]:
@@ -281,13 +321,14 @@ def _check_identity(
     if not ODS_PRACTICE_CODE.match(code):
         problems.append(
             where.error(
-                f"'{code}' is not a GP practice ODS code (a letter then 5 digits, e.g. D81001)", columns[0]
+                f"'{shorten(code)}' is not a GP practice ODS code (a letter then 5 digits, e.g. D81001)",
+                columns[0],
             )
         )
     if not name:
         problems.append(where.error("practice name is missing", columns[1]))
     if postcode and not POSTCODE.match(normalise_postcode(postcode)):
-        problems.append(where.error(f"'{postcode}' is not a UK postcode", columns[2]))
+        problems.append(where.error(f"'{shorten(postcode)}' is not a UK postcode", columns[2]))
     return problems
 
 
@@ -321,8 +362,14 @@ def _columns(table: Table) -> tuple[dict[str, int], dict[str, int], dict[str, st
     return fields, leads, written
 
 
+# The practice-list fields a document prints (code and postcode have formats of their own).
+_PRINTED = ("name", "address_1", "address_2", "address_3", "address_4", "address_5", "commissioner",
+            "pcn_code", "pcn_name", "email")  # fmt: skip
+
+
 def _practice_list_rows(table: Table) -> list[_Candidate]:
     fields, lead_columns, written = _columns(table)
+    header = [c.strip() for c in table.rows[0].cells]
     out: list[_Candidate] = []
     for row in table.rows[1:]:
 
@@ -350,7 +397,12 @@ def _practice_list_rows(table: Table) -> list[_Candidate]:
                 problems.append(where.error(str(exc), written["list_size_date"]))
         email = cell("email") or None
         if email and not EMAIL.match(email):
-            problems.append(where.error(f"'{email}' is not an email address", written["email"]))
+            problems.append(where.error(f"'{shorten(email)}' is not an email address", written["email"]))
+        problems += _check_text(
+            where,
+            [*((written[f], cell(f)) for f in _PRINTED if f in written),
+             *((header[i], row.cells[i]) for i in lead_columns.values() if i < len(row.cells))],
+        )  # fmt: skip
         commissioner = cell("commissioner").upper() or None
         practice = None
         if not problems:
@@ -434,7 +486,7 @@ def read_list_sizes(table: Table) -> tuple[list[ListSize], list[PracticeDataErro
         try:
             patients = parse_count(get(n_col))
         except ValueError as exc:
-            problems.append(where.error(f"{code}: number of patients {exc}", "NUMBER_OF_PATIENTS"))
+            problems.append(where.error(f"{shorten(code)}: number of patients {exc}", "NUMBER_OF_PATIENTS"))
             continue
         try:
             as_at = parse_date(get(date_col))
@@ -488,7 +540,7 @@ def load_practice_data(
             found = _epraccur_rows(table, include_inactive, result.excluded)
             coding = (
                 "2026 coding"
-                if any(r.cells[12].strip() in CURRENT_STATUS for r in table.rows[:50])
+                if any(len(r.cells) > 12 and r.cells[12].strip() in CURRENT_STATUS for r in table.rows[:50])
                 else "legacy coding"
             )
             label = f"epraccur ({coding})"

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import RecordsError
 
-SCHEMA_VERSION = 2  # 1: issued register; 2: + returns, signups, year_end, issued.form_json
+SCHEMA_VERSION = 3  # 1: issued register; 2: + returns, signups, year_end, issued.form_json; 3: + reviews
 DEFAULT_URL = "sqlite:///agreementgen.db"
 URL_ENV = "AGREEMENTGEN_DB"
 
@@ -161,7 +162,18 @@ year_end = Table(
     Column("loaded_at", String(32), nullable=False),
 )
 
-TABLES = {"issued": issued, "returns": returns, "signups": signups, "year_end": year_end}
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("return_id", Integer, nullable=False, index=True),
+    Column("decision", String(8), nullable=False),  # accept / reject
+    Column("reason", Text, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+
+TABLES = {"issued": issued, "returns": returns, "signups": signups, "year_end": year_end, "reviews": reviews}
 
 
 def default_url() -> str:
@@ -213,6 +225,65 @@ class ReturnRecord:
     signed_date: str | None = None
 
 
+FIELD_CHARS = 10_000  # an entry a practice types is a line or two; a longer one is cut, marked
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str, limit: int | None = None) -> str:
+    """``text`` as every supported database stores it, at most ``limit`` characters.
+
+    PostgreSQL refuses NUL in text and neither driver sends a lone surrogate (what a damaged
+    file's text can decode to), so both are written as visible escapes (``\\x00``,
+    ``\\udc80``). Longer text is cut with a marker saying how much was dropped
+    (``…[+2,812 chars]``): PostgreSQL refuses a value longer than its ``String(n)`` column.
+    """
+    text = _UNSTORABLE.sub(lambda m: "\\x00" if m.group() == "\x00" else f"\\u{ord(m.group()):04x}", text)
+    if limit is None or len(text) <= limit:
+        return text
+    keep = limit - len(f"…[+{len(text):,} chars]")
+    return text[:keep] + f"…[+{len(text) - keep:,} chars]" if keep > 0 else text[:limit]
+
+
+def column_chars(column: Column[Any]) -> int | None:
+    """The most characters a ``String(n)`` column holds; None for unbounded text."""
+    length = getattr(column.type, "length", None)
+    return int(length) if length is not None else None
+
+
+DOC_ID_CHARS = column_chars(returns.c.doc_id) or 200  # a longer id was never issued
+
+
+def storable_return(record: ReturnRecord) -> ReturnRecord:
+    """The record with every text storable (:func:`storable_text`) in its column.
+
+    What a return says comes from outside: a 3,000-character document id or a NUL byte in an
+    entry must be recorded, not stop the run with a database error.
+    """
+
+    def fit(value: str | None, column: Column[Any]) -> str | None:
+        return None if value is None else storable_text(value, column_chars(column))
+
+    return ReturnRecord(
+        sha256=record.sha256,
+        filename=storable_text(record.filename),
+        size=record.size,
+        format=storable_text(record.format, column_chars(returns.c.format)),
+        doc_id=fit(record.doc_id, returns.c.doc_id),
+        id_source=storable_text(record.id_source, column_chars(returns.c.id_source)),
+        scheme_id=fit(record.scheme_id, returns.c.scheme_id),
+        practice_code=fit(record.practice_code, returns.c.practice_code),
+        kind=fit(record.kind, signups.c.kind),
+        status=record.status,
+        reasons=[storable_text(r, FIELD_CHARS) for r in record.reasons],
+        fields={
+            storable_text(k, FIELD_CHARS): storable_text(v, FIELD_CHARS) for k, v in record.fields.items()
+        },
+        signature_kind=record.signature_kind,
+        signer=storable_text(record.signer, FIELD_CHARS),
+        signed_date=fit(record.signed_date, returns.c.signed_date),
+    )
+
+
 @dataclass(frozen=True)
 class Recorded:
     return_id: int
@@ -234,6 +305,23 @@ _RECORDED_COLUMNS = (
     returns.c.practice_code,
     returns.c.signature_kind,
 )
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """What a review decided: the return, its document, its new status and what it was flagged for."""
+
+    return_id: int
+    doc_id: str
+    status: str
+    flagged_for: tuple[str, ...]
+    superseded: int | None = None  # the accepted return this one replaced as the sign-up
+
+
+def _kind_of(doc_id: str) -> str | None:
+    """The document kind a document id names (``scheme:vN:PRACTICE:kind``)."""
+    parts = doc_id.split(":")
+    return parts[3] if len(parts) == 4 else None
 
 
 def _recorded(row: Any) -> Recorded:
@@ -264,8 +352,11 @@ class Records:
                 event.listen(engine, "begin", _postgresql_writers_queue)
             _upgrade(engine, url)
         except SQLAlchemyError as exc:
-            raise RecordsError(f"cannot open the records database: {exc.__class__.__name__}: {exc}",
-                               path=_safe(url)) from exc  # fmt: skip
+            # The driver's own text can carry SQL, a password or a stack of library detail: the
+            # kind of failure and what to check is what a user can act on.
+            raise RecordsError(f"cannot open the records database ({exc.__class__.__name__}): check the URL, "
+                               "that the server is running and that this login may use it",
+                               path=safe_url(url)) from exc  # fmt: skip
         return cls(engine)
 
     @contextmanager
@@ -274,7 +365,11 @@ class Records:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise RecordsError(f"records database error: {exc}", path=_safe(str(self.engine.url))) from exc
+            kind = type(getattr(exc, "orig", None) or exc).__name__  # UniqueViolation, OperationalError…
+            raise RecordsError(
+                f"the records database refused the change ({kind}); nothing of it was recorded",
+                path=safe_url(str(self.engine.url)),
+            ) from exc
 
     def schema_version(self) -> int:
         """The database's schema step (the Alembic revision, as a number)."""
@@ -408,6 +503,7 @@ class Records:
         return supersedes the older, which stays on record.
         """
         now = _now()
+        record = storable_return(record)
         status, reasons = record.status, list(record.reasons)
         fields_json = json.dumps(record.fields, sort_keys=True, ensure_ascii=False)
         superseded: int | None = None
@@ -486,6 +582,71 @@ class Records:
                     )
         return Recorded(int(new_id), True, status, tuple(reasons), record.doc_id, record.practice_code,
                         record.signature_kind, superseded)  # fmt: skip
+
+    def review(self, target: str, decision: str, reason: str, by: str) -> Reviewed:
+        """A person's decision on a flagged return: ``target`` is a return id (``12`` or ``#12``) or a
+        document id (its latest flagged return). Accepting makes it the practice's sign-up, as an
+        accepted return would be; rejecting leaves the sign-up as it was. The decision is kept as
+        a review event, and the return's reasons keep what it was flagged for."""
+        if decision not in ("accept", "reject"):
+            raise RecordsError(f"a review accepts or rejects, not '{decision}'")
+        if not reason.strip() or not by.strip():
+            raise RecordsError("a review needs a reason and the name of the person deciding")
+        with self._begin() as conn:
+            query = select(returns)
+            if target.lstrip("#").isdigit():
+                query = query.where(returns.c.id == int(target.lstrip("#")))
+            else:
+                query = query.where(returns.c.doc_id == target).order_by(returns.c.id.desc())
+                flagged = conn.execute(query.where(returns.c.status == "flagged")).mappings().first()
+                query = query if flagged is None else select(returns).where(returns.c.id == flagged["id"])
+            row = conn.execute(query).mappings().first()
+            if row is None:
+                raise RecordsError(f"no return on record for '{target}'")
+            if row["status"] != "flagged":
+                raise RecordsError(
+                    f"return #{row['id']} ({row['filename']}) is {row['status']}, not flagged: "
+                    "only a flagged return waits for a person's decision"
+                )
+            now = _now()
+            conn.execute(insert(reviews).values(return_id=row["id"], decision=decision, reason=reason,
+                                                by=by, at=now))  # fmt: skip
+            status = "accepted" if decision == "accept" else "rejected"
+            conn.execute(update(returns).where(returns.c.id == row["id"]).values(status=status))
+            superseded = None
+            kind = _kind_of(row["doc_id"]) if row["doc_id"] else None
+            if status == "accepted" and row["scheme_id"] and row["practice_code"] and kind:
+                where_signup = (
+                    (signups.c.scheme_id == row["scheme_id"])
+                    & (signups.c.practice_code == row["practice_code"])
+                    & (signups.c.kind == kind)
+                )
+                current = conn.execute(select(signups.c.return_id).where(where_signup)).scalar()
+                values = {
+                    "doc_id": row["doc_id"],
+                    "return_id": row["id"],
+                    "signed_date": row["signed_date"],
+                    "signatory": row["signer"],
+                    "signature_kind": row["signature_kind"],
+                    "accepted_at": now,
+                }
+                if current is None:
+                    key = {"scheme_id": row["scheme_id"], "practice_code": row["practice_code"], "kind": kind}
+                    conn.execute(insert(signups).values(**key, **values))
+                else:
+                    superseded = int(current)
+                    conn.execute(update(signups).where(where_signup).values(**values))
+                    conn.execute(
+                        update(returns).where(returns.c.id == current).values(superseded_by=row["id"])
+                    )
+        flagged_for = tuple(json.loads(row["reasons_json"]))
+        return Reviewed(int(row["id"]), str(row["doc_id"] or ""), status, flagged_for, superseded)
+
+    def reviews_of(self, return_id: int) -> list[dict[str, Any]]:
+        """The review events of a return, oldest first."""
+        query = select(reviews).where(reviews.c.return_id == return_id).order_by(reviews.c.id)
+        with self._begin() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def returns_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
         """Every return on record (oldest first), with reasons and entries decoded."""
@@ -644,7 +805,7 @@ def _upgrade(engine: Engine, url: str) -> None:
             raise RecordsError(
                 f"the database has schema version {int(current)}, newer than this agreementgen "
                 f"understands ({int(head or 0)}); upgrade agreementgen",
-                path=_safe(url),
+                path=safe_url(url),
             )
         if current != head:
             config.attributes["connection"] = conn
@@ -678,7 +839,7 @@ def _postgresql_writers_queue(conn: Connection) -> None:
     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for messages."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

@@ -15,16 +15,24 @@ issued register (that is :mod:`agreementgen.ingest`). Given a file's bytes it fi
 
 Anything that stops the file being read is a :class:`Finding` of severity
 ``rejected``; anything that lets it be read but needs a person is ``flagged``.
-Nothing here raises for bad input.
+Nothing here raises for bad input: :func:`read_return` is the boundary where whatever the
+PDF, zip and signature libraries raise for a hostile or broken file (``NotImplementedError``
+for an unknown encryption handler, filter or zip version included) becomes a rejection.
+
+The libraries log what they repair and, for a signature they cannot trust, full
+tracebacks. Their loggers are kept out of the terminal here, where they are used
+(:data:`QUIET_LOGGERS`); a caller that wants them attaches its own handler to these loggers.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +46,7 @@ Severity = Literal["rejected", "flagged"]
 # A signed Section 7 is ~100 KB as PDF, ~30 KB as DOCX, a few MB as a scan; anything over
 # this is refused unread (documented in the README).
 MAX_RETURN_BYTES = 25 * 1024 * 1024
+MESSAGE_CHARS = 160  # how much of a library's message a reason quotes
 SIGNATURE_FIELD = "practice_digital_signature"
 METADATA_KEY = "/AgreementgenDocumentId"
 _ID_IN_TEXT = re.compile(r"Document id:\s*(\S+:v[^:\s]+:[A-Z0-9]+:[a-z0-9_]+)")
@@ -50,6 +59,22 @@ _MAGIC = (
     (b"\xd0\xcf\x11\xe0", "an old Word/Excel (OLE) file"),
     (b"{\\rtf", "an RTF file"),
 )
+
+
+QUIET_LOGGERS = ("pypdf", "pyhanko", "pyhanko_certvalidator")
+
+
+def _quiet_library_loggers() -> None:
+    # Without a handler of their own, a library's warnings go to Python's last-resort handler,
+    # i.e. the terminal; a return the library had to repair is already reported as a finding.
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
+_quiet_library_loggers()
 
 
 @dataclass(frozen=True)
@@ -99,13 +124,40 @@ def read_return(data: bytes) -> ReadReturn:
         )
     head = data[:1024]
     if b"%PDF-" in head:
-        return _read_pdf(data)
+        return _guarded(_read_pdf, data, "pdf", "not a readable PDF")
     if data.startswith(b"PK\x03\x04"):
-        return _read_docx(data)
+        return _guarded(_read_docx, data, "docx", "not a readable DOCX")
     for magic, what in _MAGIC:
         if data.startswith(magic):
             return ReadReturn("unknown").reject(f"not a PDF or DOCX: the content is {what}")
     return ReadReturn("unknown").reject("not a PDF or DOCX (unrecognised content)")
+
+
+def _guarded(reader: Callable[[bytes], ReadReturn], data: bytes, fmt: str, what: str) -> ReadReturn:
+    """``reader(data)``, or a rejection naming what the library underneath raised.
+
+    pypdf, pyHanko and zipfile raise many types for a damaged or hostile file, some of them
+    (``NotImplementedError``, ``RecursionError``, ``MemoryError``) nowhere in their documented
+    errors; whatever they raise here is about this file, so it rejects the file.
+    """
+    try:
+        return reader(data)
+    except Exception as exc:
+        return ReadReturn(fmt).reject(f"{what}: {library_message(exc)}")
+
+
+def library_message(exc: BaseException) -> str:
+    """A library's exception as one short line for a reason: its type and the start of its message."""
+    if isinstance(exc, NotImplementedError):
+        what = "it uses a feature the reader does not support"
+        return f"{what} ({_clip(str(exc))})" if str(exc) else what
+    text = _clip(str(exc))
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _clip(text: str, limit: int = MESSAGE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- DOCX -------------------------------------------------------------------------------------
@@ -118,6 +170,8 @@ def _read_docx(data: bytes) -> ReadReturn:
         controls = read_content_controls(data)
     except AgreementgenError as exc:
         return result.reject(f"not a readable DOCX: {exc.message}")
+    except Exception as exc:  # zipfile: NotImplementedError for a zip version or method it lacks, …
+        return result.reject(f"not a readable DOCX: {library_message(exc)}")
     result.has_form = bool(controls)
     result.fields = {k: v.strip() for k, v in controls.items()}
     doc_id = props.get("doc_id", "").strip()
@@ -151,13 +205,19 @@ def _read_pdf(data: bytes) -> ReadReturn:
                 opened = False
             if not opened:
                 return result.reject("encrypted PDF: ask the practice to send it without a password")
-        raw = reader.get_fields() or {}
+        raw = {_pdf_text(name): f for name, f in (reader.get_fields() or {}).items()}
         fields = {name: _field_text(f.get("/V")) for name, f in raw.items()}
         metadata: Any = reader.metadata or {}
-        meta_id = str(metadata.get(METADATA_KEY) or "").strip()
+        meta_id = _pdf_text(metadata.get(METADATA_KEY) or "").strip()
         text = "" if raw else _page_text(reader)
+    except NotImplementedError as exc:
+        if b"/Encrypt" in data:  # an encryption handler or method pypdf does not implement
+            return result.reject(
+                f"encrypted PDF ({_clip(str(exc))}): ask the practice to send it without a password"
+            )
+        return result.reject(f"not a readable PDF: {library_message(exc)}")
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
-        return result.reject(f"not a readable PDF (truncated or damaged): {type(exc).__name__}: {exc}")
+        return result.reject(f"not a readable PDF (truncated or damaged): {library_message(exc)}")
     result.has_form = bool(raw)
     result.fields = {k: v for k, v in fields.items() if k != SIGNATURE_FIELD}
     # A PDF template may name an issued term's field after its context variable (terms.term_total).
@@ -185,8 +245,22 @@ def _field_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value).strip()
-    return str(value).strip()
+        return ", ".join(_pdf_text(v) for v in value).strip()
+    return _pdf_text(value).strip()
+
+
+def _pdf_text(value: Any) -> str:
+    """A PDF string, name or number as plain text.
+
+    A field name or value that is not valid PDF text arrives as bytes (pypdf's
+    ``ByteStringObject``), a damaged one as a number or a dictionary; every one becomes
+    ``str`` here so that nothing downstream meets bytes where it expects text.
+    """
+    if isinstance(value, bytes):
+        if value[:2] in (b"\xfe\xff", b"\xff\xfe"):
+            return value.decode("utf-16", "replace")
+        return value.decode("latin-1")  # every byte a character: nothing lost, nothing raised
+    return value if type(value) is str else str(value)
 
 
 def _page_text(reader: Any) -> str:
@@ -263,4 +337,4 @@ def _validate_signature(data: bytes) -> Signature:
             signed_at=signed_at.isoformat() if signed_at else None,
         )
     except Exception as exc:  # pyHanko raises many types for a damaged signature
-        return Signature(SIGNATURE_FIELD, False, False, False, "", None, f"{type(exc).__name__}: {exc}")
+        return Signature(SIGNATURE_FIELD, False, False, False, "", None, library_message(exc))

@@ -10,6 +10,13 @@ Loading reports *every* problem at once, each with the file, the YAML path and
 its line: pydantic's field errors (wrong type, unknown key, missing key) and the
 cross-field rules checked here (parts sum exactly to the rate, dates inside the
 financial year, ids unique and referenced ids defined).
+
+Figures are bounded where they are typed: a ``Rate`` (per patient or per unit) has at
+most 4 decimal places and is at most £1,000,000, an ``Amount`` of money whole pence
+up to £1,000,000,000, a ``Fraction`` at most 4 places; a count at most ``MAX_COUNT``.
+A figure past them (``0.123456789``, a 25-digit rate) is refused with its line, so
+every later calculation is exact; what YAML itself cannot hold (``.inf``, ``.nan``)
+is refused by :mod:`agreementgen.yamlfile`.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from pydantic import (
 
 from .errors import ProblemsFound, SchemeError
 from .money import Money, to_decimal
+from .practices import MAX_COUNT
 from .provenance import Provenance
 from .provenance import check as check_provenance
 from .yamlfile import YamlPath, load_yaml
@@ -42,14 +50,52 @@ Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_lengt
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
+# Bounds on the figures of a spec. A figure outside them is a typo or a hostile file, never a
+# scheme: refusing it here, with its line, keeps every later sum exact in Decimal's 28 digits
+# (a rate × a list size of MAX_COUNT patients stays far inside them).
+RATE_PLACES = 4  # a per-patient (or per-unit) rate or a fraction: £0.0001, 0.01%
+MONEY_PLACES = 2  # an amount of money: whole pence
+MAX_RATE = Decimal(1_000_000)  # £ per patient or per unit
+MAX_AMOUNT = Decimal(1_000_000_000)  # £ in one amount (a budget envelope, a worked example)
+
+
 def _exact(value: Any) -> Decimal:
     # Refuses floats: the YAML loader already gives Decimals, so a float here
-    # means a caller built a spec in Python with a float literal.
-    return to_decimal(value)
+    # means a caller built a spec in Python with a float literal. pydantic turns only a
+    # ValueError into a field error with a line, so a TypeError (a list, a boolean) becomes one.
+    try:
+        return to_decimal(value)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
-Rate = Annotated[Decimal, BeforeValidator(_exact), Field(ge=0)]
-Amount = Annotated[Decimal, BeforeValidator(_exact)]
+def _figure(places: int, largest: Decimal, what: str) -> Callable[[Any], Decimal]:
+    """A validator: an exact Decimal of at most ``places`` decimal places and at most ``largest``."""
+
+    def check(value: Any) -> Decimal:
+        number = _exact(value)
+        if number.copy_abs() > largest:  # first, and without arithmetic: 1e999999999 would overflow
+            if number < 0:
+                raise ValueError(f"{_short(number)} is too far below zero for {what} (at least -{largest:,})")
+            raise ValueError(f"{_short(number)} is too large for {what} (at most {largest:,})")
+        if number != number.quantize(Decimal(1).scaleb(-places)):
+            raise ValueError(
+                f"{_short(number)} has more than {places} decimal places; {what} is given to "
+                f"{places} (e.g. {number.quantize(Decimal(1).scaleb(-places))})"
+            )
+        return number
+
+    return check
+
+
+def _short(number: Decimal) -> str:
+    text = str(number)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+Rate = Annotated[Decimal, BeforeValidator(_figure(RATE_PLACES, MAX_RATE, "a rate")), Field(ge=0)]
+Amount = Annotated[Decimal, BeforeValidator(_figure(MONEY_PLACES, MAX_AMOUNT, "an amount of money"))]
+Fraction = Annotated[Decimal, BeforeValidator(_figure(RATE_PLACES, Decimal(1), "a fraction"))]
 
 
 class _Strict(BaseModel):
@@ -104,7 +150,7 @@ class Instalment(_Strict):
     id: Ident
     title: Text
     rate_per_patient: Rate | None = None
-    share: Annotated[Decimal, BeforeValidator(_exact), Field(gt=0, le=1)] | None = None
+    share: Annotated[Fraction, Field(gt=0, le=1)] | None = None
     trigger: Text
     evidence: list[Ident] = Field(min_length=1)
     due: date
@@ -161,22 +207,22 @@ class Reconciliation(_Strict):
 
 class SessionalRate(_Strict):
     role: Text
-    rate: Amount
+    rate: Annotated[Amount, Field(gt=0)]  # a session costs something: the worked example divides by it
     hours: Rate
 
 
 class WorkedExample(_Strict):
     """The source document's own example, checked against our calculation on validate."""
 
-    list_size: int = Field(ge=0)
+    list_size: int = Field(ge=0, le=MAX_COUNT)
     total: Amount
     by_component: dict[Ident, Amount] = {}
     by_instalment: dict[Ident, Amount] = {}
-    sessions: dict[Text, int] = {}
+    sessions: dict[Text, Annotated[int, Field(ge=0, le=MAX_COUNT)]] = {}
 
 
 class Budget(_Strict):
-    envelope: Amount
+    envelope: Annotated[Amount, Field(ge=0)]
     note: str | None = None
 
 

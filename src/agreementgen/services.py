@@ -30,9 +30,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from .practices import MAX_COUNT
 from .scheme import (
     Amount,
     Budget,
+    Fraction,
     Ident,
     Milestone,
     Rate,
@@ -46,7 +48,8 @@ from .scheme import (
 )
 from .yamlfile import YamlPath
 
-Fraction = Annotated[Decimal, Field(ge=0, le=1)]
+Share = Annotated[Fraction, Field(ge=0, le=1)]
+Uplift = Annotated[Fraction, Field(ge=-1, le=1)]
 
 
 class Contract(_Strict):
@@ -69,13 +72,13 @@ class Payment(_Strict):
     unit: Text | None = None  # per_activity: what one count is ("review", "INR test")
     rate_per_patient: Rate | None = None
     prior_tariff: Rate | None = None
-    uplift: Annotated[Decimal, Field(ge=-1, le=1)] | None = None
+    uplift: Uplift | None = None
     new_tariff: Rate | None = None
-    cap_per_practice: int | None = Field(default=None, ge=0)
+    cap_per_practice: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     max_payment: Rate | None = None
     max_per_patient: Rate | None = None
-    lower_threshold: Fraction | None = None
-    upper_threshold: Fraction | None = None
+    lower_threshold: Share | None = None
+    upper_threshold: Share | None = None
     amount: Rate | None = None
     per: Literal["practice", "eligible_patient"] | None = None
     claim: Literal["quarterly", "annual", "none"] = "quarterly"
@@ -112,8 +115,8 @@ class ServiceReconciliation(_Strict):
 
 class ServicesFunding(_Strict):
     model: Literal["services"]
-    default_uplift: Annotated[Decimal, Field(ge=-1, le=1)] = Decimal(0)
-    growth_allowance: Annotated[Decimal, Field(ge=0, le=1)] = Decimal(0)
+    default_uplift: Uplift = Decimal(0)
+    growth_allowance: Share = Decimal(0)
     prior_year: Annotated[str, Field(pattern=r"^[0-9]{4}/[0-9]{2}$")] | None = None
     contracts: list[Contract] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)

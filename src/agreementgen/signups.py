@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PracticeDataError
-from .practices import ODS_PRACTICE_CODE, normalise_header, parse_count
+from .practices import ODS_PRACTICE_CODE, normalise_header, parse_count, shorten
 from .services import ServiceScheme
 from .tables import read_table
 
@@ -81,14 +81,15 @@ def load_signups(paths: Iterable[str | Path], spec: ServiceScheme, practice_code
 
             code, service = cell("practice_code").upper(), cell("service").lower()
             if code != ALL and not ODS_PRACTICE_CODE.match(code):
-                bad("practice_code", f"'{code}' is not a GP practice ODS code (or ALL)")
+                bad("practice_code", f"'{shorten(code)}' is not a GP practice ODS code (or ALL)")
                 continue
             if code != ALL and code not in known:
                 bad("practice_code", f"practice {code} is not in the practice data")
                 continue
             if service not in every:
                 bad(
-                    "service", f"'{service}' is not a service of {spec.id}; known: {', '.join(sorted(every))}"
+                    "service",
+                    f"'{shorten(service)}' is not a service of {spec.id}; known: {', '.join(sorted(every))}",
                 )
                 continue
             if service not in offered:

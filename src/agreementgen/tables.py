@@ -5,10 +5,18 @@ the row number a person sees in Excel or a text editor (header = row 1) — so t
 loaders in ``practices.py`` never care whether a file came from Excel, a
 Windows-1252 export or an NHS Digital zip.
 
+Reading is bounded and never opens a FIFO or a device: a file (or a zip's CSV) over
+``MAX_FILE_BYTES``, a damaged zip or XLSX and text in no known encoding are each one
+``PracticeDataError`` naming the file, whatever the library underneath raised.
+
 Writing (``write_csv``, ``write_xlsx``) is atomic (temp file + rename) and
 neutralises spreadsheet formula injection: a cell that starts with ``=``, ``+``,
 ``-``, ``@``, tab or carriage return is written with a leading apostrophe so
-Excel shows it as text instead of running it.
+Excel shows it as text instead of running it. An XLSX cannot hold control
+characters (XML forbids them; openpyxl raises ``IllegalCharacterError``), so the
+XLSX writer replaces each, and any other character XML forbids, with U+FFFD
+(``Bad\x07Name`` → ``Bad�Name``: the cell shows where a character was, rather than
+silently joining the words around it), and cuts a cell at Excel's 32,767 characters.
 """
 
 from __future__ import annotations
@@ -16,8 +24,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
+import stat
 import tempfile
+import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,7 +41,16 @@ from .errors import OutputError, PracticeDataError
 # A zipped CSV larger than this when unpacked is refused (zip-bomb guard); the
 # largest real NHS file we read (quin-age, July 2026) unpacks to 21 MB.
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+MAX_FILE_BYTES = MAX_UNZIPPED_BYTES  # a plain CSV, or an XLSX or zip as stored
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Characters no XML document (XLSX, DOCX) may contain: C0 controls but tab, LF and CR, lone
+# surrogates (a file name read with surrogateescape) and the two non-characters U+FFFE/U+FFFF.
+# openpyxl's ILLEGAL_CHARACTERS_RE is only the C0 part: lxml refuses the rest when the file is saved.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+XLSX_CELL_LIMIT = 32_767  # characters Excel keeps in one cell
+# What zipfile raises for a damaged, truncated, encrypted or exotic archive besides BadZipFile.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError,
+               RuntimeError, EOFError, ValueError, OSError)  # fmt: skip
 
 
 class Row(NamedTuple):  # a NamedTuple: national files have 300,000+ rows
@@ -73,7 +94,15 @@ def _collect(rows: Iterable[Row], path: Path, encoding: str, row_filter: RowFilt
 def decode_text(data: bytes, path: Path) -> tuple[str, str]:
     """Decode CSV bytes: UTF-8 with or without BOM, else Windows-1252 (Excel's 'CSV')."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:  # a UTF-8 mark on text that is not UTF-8
+            raise PracticeDataError(
+                f"starts as UTF-8 but byte {data[3 + exc.start]:#04x} at offset {3 + exc.start} is not; "
+                "save it from Excel as 'CSV UTF-8' again",
+                path=path,
+                row=data.count(b"\n", 0, 3 + exc.start) + 1,
+            ) from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -92,18 +121,24 @@ def read_table(path: str | Path, row_filter: RowFilter | None = None) -> Table:
     """Read a CSV, XLSX or single-CSV zip into rows of strings (the first row always kept)."""
     path = Path(path)
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would hang the run, a device never end
+            raise PracticeDataError("not a regular file (a pipe, device or folder)", path=path)
+        if info.st_size > MAX_FILE_BYTES:
+            raise PracticeDataError(
+                f"{info.st_size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit for a practice file",
+                path=path,
+            )
         with path.open("rb") as fh:
             head = fh.read(4)
+            # A zip or XLSX is read by zipfile from the path; a CSV is read here, within the bound.
+            data = b"" if head.startswith(b"PK") else head + fh.read(MAX_FILE_BYTES)
     except FileNotFoundError as exc:
         raise PracticeDataError("file not found", path=path) from exc
     except OSError as exc:
-        raise PracticeDataError(f"cannot read: {exc.strerror}", path=path) from exc
+        raise PracticeDataError(f"cannot read: {exc.strerror or exc}", path=path) from exc
     if head.startswith(b"PK"):
         return _read_zip_or_xlsx(path, row_filter)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PracticeDataError(f"cannot read: {exc.strerror}", path=path) from exc
     text, encoding = decode_text(data, path)
     del data
     return _collect(_csv_rows(text, path), path, encoding, row_filter)
@@ -126,6 +161,13 @@ def _read_zip_or_xlsx(path: Path, row_filter: RowFilter | None) -> Table:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
             if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+                unpacked = sum(i.file_size for i in zf.infolist())
+                if unpacked > MAX_UNZIPPED_BYTES:  # an XLSX is a zip too: the same bomb guard
+                    raise PracticeDataError(
+                        f"the workbook unpacks to {unpacked:,} bytes, over the "
+                        f"{MAX_UNZIPPED_BYTES:,}-byte limit",
+                        path=path,
+                    )
                 return _read_xlsx(path, row_filter)
             csvs = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
             if len(csvs) != 1:
@@ -140,8 +182,10 @@ def _read_zip_or_xlsx(path: Path, row_filter: RowFilter | None) -> Table:
                     path=path,
                 )
             data = zf.read(info)
-    except zipfile.BadZipFile as exc:
-        raise PracticeDataError(f"not a valid zip or XLSX file: {exc}", path=path) from exc
+    except _ZIP_ERRORS as exc:
+        raise PracticeDataError(
+            f"not a valid zip or XLSX file (damaged or cut short?): {_brief(exc)}", path=path
+        ) from exc
     text, encoding = decode_text(data, path)
     del data
     return _collect(_csv_rows(text, path), path, encoding, row_filter)
@@ -165,27 +209,58 @@ def _cell_text(value: object) -> str:
 def _read_xlsx(path: Path, row_filter: RowFilter | None) -> Table:
     import openpyxl  # imported here: only XLSX users pay for it
 
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise PracticeDataError(f"cannot open as XLSX: {exc}", path=path) from exc
-    try:
-        return _collect(_xlsx_rows(wb.worksheets[0]), path, "xlsx", row_filter)
-    finally:
-        wb.close()
+    # openpyxl warns on the terminal about styles and extensions it skips; the user needs none of it.
+    # The file is opened here, not by openpyxl, so that it is closed whatever openpyxl raises.
+    with warnings.catch_warnings(), path.open("rb") as fh:
+        warnings.simplefilter("ignore")
+        try:
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise PracticeDataError(f"cannot open as XLSX: {_brief(exc)}", path=path) from exc
+        read = [0]  # the last row read, for the message when a damaged sheet breaks off
+        try:
+            if not wb.worksheets:
+                raise PracticeDataError("the workbook has no worksheet", path=path)
+            return _collect(_xlsx_rows(wb.worksheets[0], read), path, "xlsx", row_filter)
+        except PracticeDataError:
+            raise
+        except Exception as exc:  # read-only sheets are parsed row by row: damage shows up here
+            where = f"after row {read[0]}" if read[0] else "from its start"
+            raise PracticeDataError(
+                f"the first worksheet cannot be read {where} (damaged?): {_brief(exc)}", path=path
+            ) from exc
+        finally:
+            wb.close()
 
 
-def _xlsx_rows(sheet: Any) -> Iterator[Row]:
+def _xlsx_rows(sheet: Any, read: list[int]) -> Iterator[Row]:
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        read[0] = number
         cells = [_cell_text(v) for v in values]
         if "".join(cells).strip():
             yield Row(number, cells)
+
+
+def _brief(exc: BaseException) -> str:
+    """A library's message, one line and short (a damaged file can make it a page of XML)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def neutralise(value: object) -> object:
     """Make a cell safe to open in a spreadsheet (see the module docstring)."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
+    return value
+
+
+def xlsx_cell(value: object) -> object:
+    """A cell an XLSX can hold: neutralised, control characters replaced, cut at Excel's limit."""
+    value = neutralise(value)
+    if isinstance(value, str):
+        value = UNPRINTABLE.sub("\ufffd", value)
+        if len(value) > XLSX_CELL_LIMIT:
+            value = value[: XLSX_CELL_LIMIT - 1] + "…"
     return value
 
 
@@ -224,9 +299,9 @@ def write_xlsx(
     ws = wb.active
     assert ws is not None
     ws.title = sheet[:31]
-    ws.append([neutralise(h) for h in header])
+    ws.append([xlsx_cell(h) for h in header])
     for row in rows:
-        ws.append([neutralise(c) for c in row])
+        ws.append([xlsx_cell(c) for c in row])
     for cell in ws[1]:
         cell.font = openpyxl.styles.Font(bold=True)
     fd, tmp = _atomic_target(path)

@@ -34,9 +34,9 @@ from typing import TypeVar
 from .errors import PracticeDataError
 from .money import Money
 from .payments import ANNUAL, Decision
-from .practices import ODS_PRACTICE_CODE, Practice, normalise_header, parse_count, parse_date
+from .practices import ODS_PRACTICE_CODE, Practice, normalise_header, parse_count, parse_date, shorten
 from .records import Records
-from .scheme import Scheme
+from .scheme import MAX_AMOUNT, Scheme
 from .services import ServiceScheme
 from .signups import SignUps
 from .tables import Row, read_table
@@ -135,8 +135,9 @@ def _percentage(text: str) -> Decimal:
         value = Decimal(text.rstrip("%").strip())
     except InvalidOperation:
         value = Decimal(-1)
-    if not Decimal(0) <= value <= Decimal(100):
-        raise ValueError(f"'{text}' is not a percentage from 0 to 100")
+    # NaN is checked first: ordering a NaN raises InvalidOperation instead of answering.
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(100):
+        raise ValueError(f"'{shorten(text)}' is not a percentage from 0 to 100")
     return value
 
 
@@ -302,9 +303,12 @@ def _a(noun: str) -> str:
 
 def _amount(text: str) -> Money:
     try:
-        return Money(Decimal(text.replace("£", "").replace(",", "")))
+        amount = Money(Decimal(text.replace("£", "").replace(",", "")))
     except (InvalidOperation, ValueError):
-        raise ValueError(f"'{text}' is not an amount in pounds and pence") from None
+        raise ValueError(f"'{shorten(text)}' is not an amount in pounds and pence") from None
+    if amount.amount.copy_abs() > MAX_AMOUNT:  # rows for one key add up: each stays far below Money's limit
+        raise ValueError(f"{amount} is more than £{MAX_AMOUNT:,}; check the column")
+    return amount
 
 
 def _count(text: str) -> int:
