@@ -557,29 +557,9 @@ class Records:
             assert inserted is not None
             new_id = int(inserted[0])
             if signed_up and status == "accepted":
-                values = {
-                    "doc_id": record.doc_id,
-                    "return_id": new_id,
-                    "signed_date": record.signed_date,
-                    "signatory": record.signer,
-                    "signature_kind": record.signature_kind,
-                    "accepted_at": now,
-                }
-                if current is None:
-                    conn.execute(
-                        insert(signups).values(
-                            scheme_id=record.scheme_id,
-                            practice_code=record.practice_code,
-                            kind=record.kind,
-                            **values,
-                        )
-                    )
-                else:
-                    superseded = current.return_id
-                    conn.execute(update(signups).where(where_signup).values(**values))
-                    conn.execute(
-                        update(returns).where(returns.c.id == superseded).values(superseded_by=new_id)
-                    )
+                key = (record.scheme_id, record.practice_code, record.kind)
+                signer = (record.signed_date, record.signer, record.signature_kind)
+                superseded = _make_signup(conn, key, str(record.doc_id), new_id, signer, now)
         return Recorded(int(new_id), True, status, tuple(reasons), record.doc_id, record.practice_code,
                         record.signature_kind, superseded)  # fmt: skip
 
@@ -616,29 +596,9 @@ class Records:
             superseded = None
             kind = _kind_of(row["doc_id"]) if row["doc_id"] else None
             if status == "accepted" and row["scheme_id"] and row["practice_code"] and kind:
-                where_signup = (
-                    (signups.c.scheme_id == row["scheme_id"])
-                    & (signups.c.practice_code == row["practice_code"])
-                    & (signups.c.kind == kind)
-                )
-                current = conn.execute(select(signups.c.return_id).where(where_signup)).scalar()
-                values = {
-                    "doc_id": row["doc_id"],
-                    "return_id": row["id"],
-                    "signed_date": row["signed_date"],
-                    "signatory": row["signer"],
-                    "signature_kind": row["signature_kind"],
-                    "accepted_at": now,
-                }
-                if current is None:
-                    key = {"scheme_id": row["scheme_id"], "practice_code": row["practice_code"], "kind": kind}
-                    conn.execute(insert(signups).values(**key, **values))
-                else:
-                    superseded = int(current)
-                    conn.execute(update(signups).where(where_signup).values(**values))
-                    conn.execute(
-                        update(returns).where(returns.c.id == current).values(superseded_by=row["id"])
-                    )
+                key = (row["scheme_id"], row["practice_code"], kind)
+                signer = (row["signed_date"], row["signer"], row["signature_kind"])
+                superseded = _make_signup(conn, key, row["doc_id"], row["id"], signer, now)
         flagged_for = tuple(json.loads(row["reasons_json"]))
         return Reviewed(int(row["id"]), str(row["doc_id"] or ""), status, flagged_for, superseded)
 
@@ -755,6 +715,36 @@ class Records:
                 .order_by(issue_events.c.id)
             )
             return [(r[0], r[1]) for r in rows]
+
+
+def _make_signup(
+    conn: Connection,
+    key: tuple[Any, Any, Any],
+    doc_id: str,
+    return_id: int,
+    signer: tuple[Any, Any, Any],
+    now: str,
+) -> int | None:
+    """Make an accepted return the current sign-up of its (scheme, practice, kind); the return it
+    supersedes (which stays on record, pointing at its successor), if there was one."""
+    scheme_id, practice_code, kind = key
+    signed_date, signatory, signature_kind = signer
+    where = (
+        (signups.c.scheme_id == scheme_id)
+        & (signups.c.practice_code == practice_code)
+        & (signups.c.kind == kind)
+    )
+    values = {"doc_id": doc_id, "return_id": return_id, "signed_date": signed_date, "signatory": signatory,
+              "signature_kind": signature_kind, "accepted_at": now}  # fmt: skip
+    current = conn.execute(select(signups.c.return_id).where(where)).scalar()
+    if current is None:
+        conn.execute(
+            insert(signups).values(scheme_id=scheme_id, practice_code=practice_code, kind=kind, **values)
+        )
+        return None
+    conn.execute(update(signups).where(where).values(**values))
+    conn.execute(update(returns).where(returns.c.id == current).values(superseded_by=return_id))
+    return int(current)
 
 
 def _document(row: Any, files: list[IssuedFile]) -> IssuedDocument:
