@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import subprocess
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -88,6 +90,29 @@ def require(tool: str) -> str:
             pytest.fail(f"{tool} is not installed; CI must have it")
         pytest.skip(f"{tool} is not installed: cannot run this check")
     return path
+
+
+def xfdf(values: dict[str, str]) -> bytes:
+    """Form entries as XFDF, the file pdftk fills a form from."""
+    fields = "".join(
+        f'<field name="{escape(k)}"><value>{escape(v)}</value></field>' for k, v in values.items()
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<xfdf xmlns="http://ns.adobe.com/xfdf/" xml:space="preserve"><fields>{fields}</fields></xfdf>'
+    ).encode()
+
+
+def pdftk_fill(source: Path, values: dict[str, str], target: Path) -> Path:
+    """Fill the form ``source`` with ``values`` using pdftk, an independent filler, into ``target``."""
+    pdftk = require("pdftk")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = target.with_name(target.name + ".xfdf")
+    data.write_bytes(xfdf(values))
+    subprocess.run([pdftk, str(source), "fill_form", str(data), "output", str(target)], check=True,
+                   capture_output=True)  # fmt: skip
+    data.unlink()
+    return target
 
 
 def self_signed_certificate():

@@ -25,7 +25,15 @@ from agreementgen.records import Records
 from agreementgen.returns import MAX_RETURN_BYTES
 from agreementgen.simulate import JPEG, fill_docx, fill_pdf, practice_entries
 from agreementgen.validation import load_inputs
-from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, require, self_signed_certificate
+from conftest import (
+    EPRACCUR_2023_06H,
+    LIST_SIZES_2021_06H,
+    QEF,
+    ROOT,
+    pdftk_fill,
+    require,
+    self_signed_certificate,
+)
 
 INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
 CODES = ["D81001", "D81002", "D81003", "D81004"]
@@ -77,17 +85,8 @@ def recorded_fields(records: Records, return_id: int) -> dict[str, str]:
 
 
 def test_a_pdf_filled_by_pdftk_is_accepted_with_its_entries(records, packs, tmp_path):
-    pdftk = require("pdftk")
     (tmp_path / "in.pdf").write_bytes(issued_pdf(packs))
-    fields = "".join(f'<field name="{k}"><value>{v}</value></field>' for k, v in ENTRIES.items())
-    (tmp_path / "data.xfdf").write_text(
-        f'<?xml version="1.0" encoding="UTF-8"?><xfdf xmlns="http://ns.adobe.com/xfdf/"><fields>{fields}'
-        "</fields></xfdf>",
-        encoding="utf-8",
-    )
-    subprocess.run(
-        [pdftk, "in.pdf", "fill_form", "data.xfdf", "output", "filled.pdf"], cwd=tmp_path, check=True
-    )
+    pdftk_fill(tmp_path / "in.pdf", ENTRIES, tmp_path / "filled.pdf")
     outcome = ingest_one(records, tmp_path, "filled.pdf", (tmp_path / "filled.pdf").read_bytes())
     assert (outcome.status, outcome.reasons) == ("accepted", ())
     assert outcome.doc_id == ID.format("D81001") and outcome.practice_code == "D81001"

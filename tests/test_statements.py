@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +24,7 @@ from agreementgen.simulate import fill_pdf
 from agreementgen.statements import statements
 from agreementgen.validation import load_service_inputs
 from agreementgen.yearend import load_year_end
-from conftest import DATA, QEF, ROOT, SCHEMES, require
+from conftest import DATA, QEF, ROOT, SCHEMES, pdftk_fill
 
 LES = SCHEMES / "cpccg-les-2017-18.yaml"
 SIGNATORY = {
@@ -66,14 +65,7 @@ def year_end(tmp_path_factory):
         sla = (base / "out" / "D81001" / f"sla_{service}.pdf").read_bytes()
         (inbox / f"sla_{service}.pdf").write_bytes(fill_pdf(sla, SIGNATORY))
     values = {**SIGNATORY, "count_ring_pessary": "10", "count_wound_care": "400"}
-    fields = "".join(f'<field name="{k}"><value>{v}</value></field>' for k, v in values.items())
-    xfdf = write(
-        base / "q1.xfdf",
-        f'<?xml version="1.0" encoding="UTF-8"?><xfdf xmlns="http://ns.adobe.com/xfdf/"><fields>{fields}</fields></xfdf>',
-    )
-    form = base / "out" / "D81001" / "claim_q1.pdf"
-    subprocess.run([require("pdftk"), str(form), "fill_form", str(xfdf), "output", str(inbox / "q1.pdf")],
-                   check=True)  # fmt: skip
+    pdftk_fill(base / "out" / "D81001" / "claim_q1.pdf", values, inbox / "q1.pdf")
     outcomes = ingest([inbox], Records.open(url)).files
     assert [(o.status, o.reasons) for o in outcomes] == [("accepted", ())] * 3
     files = {

@@ -10,7 +10,6 @@ whose value ``ingest`` reads back from a form filled in by pdftk.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from agreementgen.ingest import ingest
 from agreementgen.records import Records
 from agreementgen.simulate import practice_entries
 from agreementgen.validation import load_inputs
-from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, require
+from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, pdftk_fill
 
 INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
 LENSFIELD = INPUTS.data.by_code()["D81001"]
@@ -143,18 +142,9 @@ def test_the_new_content_control_is_a_fillable_pdf_field(runs):
 
 
 def test_ingest_reads_the_new_fields_value_from_a_return_filled_by_pdftk(runs, tmp_path):
-    pdftk = require("pdftk")
     entries = {**practice_entries(0, date.today()), "practice_website": "https://lensfield.example.nhs.uk"}
     shutil.copy(runs["edited"] / "section7.pdf", tmp_path / "issued.pdf")
-    fields = "".join(f'<field name="{k}"><value>{v}</value></field>' for k, v in entries.items())
-    (tmp_path / "data.xfdf").write_text(
-        f'<?xml version="1.0" encoding="UTF-8"?><xfdf xmlns="http://ns.adobe.com/xfdf/"><fields>{fields}'
-        "</fields></xfdf>",
-        encoding="utf-8",
-    )
-    (tmp_path / "inbox").mkdir()
-    subprocess.run([pdftk, "issued.pdf", "fill_form", "data.xfdf", "output", "inbox/return.pdf"],
-                   cwd=tmp_path, check=True)  # fmt: skip
+    pdftk_fill(tmp_path / "issued.pdf", entries, tmp_path / "inbox" / "return.pdf")
     records = Records.open(f"sqlite:///{runs['db']}")
     (outcome,) = ingest([tmp_path / "inbox"], records).files
     assert (outcome.status, outcome.reasons) == ("accepted", ())

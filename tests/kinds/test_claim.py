@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import date
 
 import pytest
@@ -16,7 +15,7 @@ from agreementgen.records import Records
 from agreementgen.render.docx import read_content_controls
 from agreementgen.simulate import fill_pdf
 from agreementgen.validation import load_service_inputs
-from conftest import ROOT, SCHEMES, require
+from conftest import ROOT, SCHEMES, pdftk_fill
 
 CLAIMANT = {
     "practice_signatory_name": "Jo Bloggs",
@@ -70,19 +69,9 @@ def test_a_claim_form_lists_only_the_practices_activity_services_with_count_fiel
 
 def test_a_claim_filled_by_pdftk_is_ingested_with_its_counts(issued, tmp_path):
     out, records = issued
-    pdftk = require("pdftk")
     values = {**CLAIMANT, "count_ring_pessary": "12", "count_wound_care": "1,204"}
-    fields = "".join(f'<field name="{k}"><value>{v}</value></field>' for k, v in values.items())
-    (tmp_path / "d.xfdf").write_text(
-        f'<?xml version="1.0" encoding="UTF-8"?><xfdf xmlns="http://ns.adobe.com/xfdf/"><fields>{fields}</fields></xfdf>',
-        encoding="utf-8",
-    )
     inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    form = out / "D81001" / "claim_q2.pdf"
-    subprocess.run(
-        [pdftk, str(form), "fill_form", str(tmp_path / "d.xfdf"), "output", str(inbox / "q2.pdf")], check=True
-    )
+    pdftk_fill(out / "D81001" / "claim_q2.pdf", values, inbox / "q2.pdf")
     (outcome,) = ingest([inbox], records).files
     assert (outcome.status, outcome.reasons) == ("accepted", ())
     assert [(a["quarter"], a["service"], a["count"]) for a in records.activity_for("cpccg-les-2017-18")] == [

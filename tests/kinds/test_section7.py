@@ -11,7 +11,6 @@ import io
 import re
 import subprocess
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
 import qrcode
@@ -31,6 +30,7 @@ from conftest import (
     ROOT,
     require,
     self_signed_certificate,
+    xfdf,
 )
 
 INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
@@ -393,16 +393,6 @@ def test_a_broken_context_is_an_error_naming_what_is_missing():
 
 
 # --- independent fillers and a digital signature -------------------------------------------------
-
-
-def xfdf(values: dict[str, str]) -> bytes:
-    fields = "".join(
-        f'<field name="{escape(k)}"><value>{escape(v)}</value></field>' for k, v in values.items()
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<xfdf xmlns="http://ns.adobe.com/xfdf/" xml:space="preserve"><fields>{fields}</fields></xfdf>'
-    ).encode()
 
 
 def test_pdftk_fills_the_form_and_pypdf_reads_it_back(lensfield, tmp_path):

@@ -27,7 +27,7 @@ from agreementgen.kinds import KINDS
 from agreementgen.records import Records
 from agreementgen.render.template import WordTemplate, check
 from agreementgen.validation import load_any_scheme
-from conftest import QEF, ROOT, require
+from conftest import QEF, ROOT, pdftk_fill, require
 
 runner = CliRunner()
 SHIPPED = ROOT / "templates" / "section7.docx"
@@ -161,7 +161,6 @@ def test_pdfs_from_the_libreoffice_template_have_the_shipped_templates_fields(ge
 
 
 def test_a_return_of_a_pdf_from_the_libreoffice_template_is_accepted(generated, tmp_path: Path):
-    pdftk = require("pdftk")
     entries = {
         "lead_gp_clinical_representative": "Dr A Patel",
         "lead_management_representative": "B Jones",
@@ -172,17 +171,8 @@ def test_a_return_of_a_pdf_from_the_libreoffice_template_is_accepted(generated, 
         "practice_signature": "S. Ôwen",
         "practice_signature_date": date.today().strftime("%d/%m/%Y"),
     }
-    body = "".join(f'<field name="{k}"><value>{v}</value></field>' for k, v in entries.items())
-    (tmp_path / "data.xfdf").write_text(
-        '<?xml version="1.0" encoding="UTF-8"?><xfdf xmlns="http://ns.adobe.com/xfdf/"><fields>'
-        f"{body}</fields></xfdf>",
-        encoding="utf-8",
-    )
     inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    source = generated["libreoffice"] / "D81003" / "section7.pdf"
-    subprocess.run([pdftk, str(source), "fill_form", "data.xfdf", "output", str(inbox / "return.pdf")],
-                   cwd=tmp_path, check=True, capture_output=True)  # fmt: skip
+    pdftk_fill(generated["libreoffice"] / "D81003" / "section7.pdf", entries, inbox / "return.pdf")
     issued = Records.open(
         f"sqlite:///{generated['libreoffice'].parent / 'libreoffice.db'}"
     ).issued_documents()

@@ -34,7 +34,7 @@ from agreementgen.kinds import KINDS
 from agreementgen.records import Records
 from agreementgen.render.template import PdfFormTemplate, check, compile_template
 from agreementgen.validation import load_inputs
-from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, require
+from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, pdftk_fill, require
 
 runner = CliRunner()
 INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
@@ -327,20 +327,6 @@ def entries() -> dict[str, str]:
         "practice_signature": "S. Ôwen",
         "practice_signature_date": date.today().strftime("%d/%m/%Y"),
     }
-
-
-def pdftk_fill(source: Path, values: dict[str, str], target: Path) -> Path:
-    pdftk = require("pdftk")
-    body = "".join(f'<field name="{k}"><value>{v}</value></field>' for k, v in values.items())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    xfdf = target.parent.parent / "data.xfdf"
-    xfdf.write_text(
-        f'<?xml version="1.0" encoding="UTF-8"?><xfdf xmlns="http://ns.adobe.com/xfdf/"><fields>{body}'
-        "</fields></xfdf>",
-        encoding="utf-8",
-    )
-    subprocess.run([pdftk, str(source), "fill_form", str(xfdf), "output", str(target)], check=True)
-    return target
 
 
 def ingest_return(issued_db: str, tmp_path: Path, source: Path, values: dict[str, str]):
