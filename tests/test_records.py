@@ -32,7 +32,7 @@ def test_a_new_database_is_created_with_its_schema_version(tmp_path: Path):
     assert records.schema_version() == SCHEMA_VERSION
     conn = sqlite3.connect(tmp_path / "records.db")
     tables = {r[0] for r in conn.execute("select name from sqlite_master")}
-    assert {"meta", "issued", "issued_files", "issue_events"} <= tables
+    assert {"meta", "issued", "issued_files", "revisions"} <= tables and "issue_events" not in tables
 
 
 def test_an_issued_document_round_trips(db_url: str):
@@ -51,17 +51,30 @@ def test_registering_the_same_terms_twice_changes_nothing(db_url: str):
     assert records.register_issued([doc()]) == 0
     assert records.register_issued([doc()]) == 0
     assert len(records.issued_documents()) == 1
-    assert len(records.issue_history("cpccg-qef-2017-18:v1:D81001:section7")) == 1
+    assert [r.revision for r in records.revisions_of("cpccg-qef-2017-18:v1:D81001:section7")] == [1]
 
 
-def test_reissuing_with_new_terms_keeps_the_old_ones(db_url: str):
+def test_a_reissue_is_a_new_revision_and_the_old_one_stays_as_it_was(db_url: str):
     records = Records.open(db_url)
     records.register_issued([doc()])
-    assert records.register_issued([doc("6,000", "£12,000.00")]) == 1
+    second = dataclasses.replace(doc("6,000", "£12,000.00"), revision=2, reason="list size corrected")
+    assert records.register_issued([second]) == 1
     current = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
-    assert current is not None and current.terms["term_total"] == "£12,000.00"
-    history = records.issue_history("cpccg-qef-2017-18:v1:D81001:section7")
-    assert [digest for digest, _ in history] == ["sha256:5,800£11,600.00", "sha256:6,000£12,000.00"]
+    assert current is not None and current.terms["term_total"] == "£12,000.00" and current.revision == 2
+    old = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7", revision=1)
+    assert old is not None and old.terms["term_total"] == "£11,600.00" and old.superseded_at
+    history = records.revisions_of("cpccg-qef-2017-18:v1:D81001:section7")
+    assert [(r.revision, r.terms_digest, r.reason) for r in history] == [
+        (1, "sha256:5,800£11,600.00", ""),
+        (2, "sha256:6,000£12,000.00", "list size corrected"),
+    ]
+
+
+def test_a_revision_that_skips_one_is_refused(db_url: str):
+    records = Records.open(db_url)
+    records.register_issued([doc()])
+    with pytest.raises(RecordsError, match="revision 3 cannot follow revision 1"):
+        records.register_issued([dataclasses.replace(doc(), revision=3)])
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path):
@@ -79,7 +92,7 @@ def test_a_database_from_before_alembic_that_is_newer_is_refused_too(tmp_path: P
         conn.executescript("create table meta (key varchar(64) primary key, value text not null);"
                            "insert into meta values ('schema_version', '7');")  # fmt: skip
     with pytest.raises(
-        RecordsError, match="schema version 7, newer than this agreementgen understands \\(3\\)"
+        RecordsError, match="schema version 7, newer than this agreementgen understands \\(4\\)"
     ):
         Records.open(f"sqlite:///{path}")
 
@@ -124,9 +137,10 @@ def test_a_version_1_database_is_migrated_keeping_its_register(tmp_path: Path):
             """
         )
     records = Records.open(f"sqlite:///{path}")
-    assert records.schema_version() == SCHEMA_VERSION == 3
+    assert records.schema_version() == SCHEMA_VERSION == 4
     kept = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
     assert kept is not None and kept.practice_name == "Lensfield" and kept.form_tags == ()
+    assert kept.revision == 1 and kept.terms_digest == "sha256:x" and kept.wording == ""
     assert records.returns_for() == [] and records.signups_for("cpccg-qef-2017-18") == {}
 
 

@@ -34,12 +34,13 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Engine,
@@ -51,6 +52,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    false,
     insert,
     inspect,
     select,
@@ -60,7 +62,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import RecordsError
 
-SCHEMA_VERSION = 3  # 1: issued register; 2: + returns, signups, year_end, issued.form_json; 3: + reviews
+SCHEMA_VERSION = 4  # 1: issued register; 2: + returns, signups, year_end, issued.form_json; 3: + reviews;
+# 4: + revisions (replacing issue_events), issued.revision, returns.revision/signature_json/late
 DEFAULT_URL = "sqlite:///agreementgen.db"
 URL_ENV = "AGREEMENTGEN_DB"
 
@@ -88,6 +91,7 @@ issued = Table(
     Column("form_json", Text, nullable=False, server_default="[]"),  # the tags the practice fills in
     Column("first_issued_at", String(32), nullable=False),
     Column("last_issued_at", String(32), nullable=False),
+    Column("revision", Integer, nullable=False, server_default="1"),  # the current one
 )
 
 issued_files = Table(
@@ -100,16 +104,30 @@ issued_files = Table(
     Column("template_sha256", String(64), nullable=False),
 )
 
-issue_events = Table(
-    "issue_events",
+revisions = Table(
+    "revisions",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("doc_id", String(200), nullable=False, index=True),
-    Column("terms_digest", String(80), nullable=False),
+    Column("doc_id", String(200), primary_key=True),
+    Column("revision", Integer, primary_key=True, autoincrement=False),
     Column("terms_json", Text, nullable=False),
+    Column("terms_digest", String(80), nullable=False),
+    Column("wording", Text, nullable=False, server_default=""),  # what must be signed word for word
+    Column("files_json", Text, nullable=False, server_default="[]"),
+    Column("reason", Text, nullable=False, server_default=""),  # why it was reissued
     Column("issued_at", String(32), nullable=False),
+    Column("superseded_at", String(32)),
 )
 
+
+scheme_rules = Table(
+    "scheme_rules",
+    metadata,
+    Column("scheme_id", String(64), primary_key=True),
+    Column("scheme_version", String(32), nullable=False),
+    Column("sign_up_deadline", String(10)),  # ISO date, or none
+    Column("rules_json", Text, nullable=False, server_default="{}"),  # what late / untrusted returns get
+    Column("updated_at", String(32), nullable=False),
+)
 
 returns = Table(
     "returns",
@@ -131,6 +149,9 @@ returns = Table(
     Column("signer", Text, nullable=False),
     Column("signed_date", String(10)),
     Column("superseded_by", Integer),
+    Column("revision", Integer),  # the revision of the document it was judged against
+    Column("signature_json", Text, nullable=False, server_default="{}"),  # the digital signature's check
+    Column("late", Boolean, nullable=False, server_default=false()),  # after the sign-up deadline
 )
 
 signups = Table(
@@ -173,7 +194,14 @@ reviews = Table(
     Column("at", String(32), nullable=False),
 )
 
-TABLES = {"issued": issued, "returns": returns, "signups": signups, "year_end": year_end, "reviews": reviews}
+TABLES = {
+    "issued": issued,
+    "revisions": revisions,
+    "returns": returns,
+    "signups": signups,
+    "year_end": year_end,
+    "reviews": reviews,
+}
 
 
 def default_url() -> str:
@@ -202,6 +230,11 @@ class IssuedDocument:
     files: tuple[IssuedFile, ...] = ()
     first_issued_at: str = ""
     form_tags: tuple[str, ...] = ()  # what the practice must fill in
+    revision: int = 1
+    wording: str = ""  # what the practice signs word for word (agreementgen.wording), "" if unknown
+    reason: str = ""  # why this revision was issued, for a reissue
+    issued_at: str = ""  # when this revision was issued
+    superseded_at: str | None = None
 
 
 @dataclass
@@ -223,6 +256,9 @@ class ReturnRecord:
     signature_kind: str  # typed / digital / none
     signer: str = ""
     signed_date: str | None = None
+    revision: int | None = None  # the revision of the document it was judged against
+    signature: dict[str, Any] = field(default_factory=dict)  # the digital signature's check, if any
+    late: bool = False  # signed or received after the sign-up deadline
 
 
 FIELD_CHARS = 10_000  # an entry a practice types is a line or two; a longer one is cut, marked
@@ -281,6 +317,12 @@ def storable_return(record: ReturnRecord) -> ReturnRecord:
         signature_kind=record.signature_kind,
         signer=storable_text(record.signer, FIELD_CHARS),
         signed_date=fit(record.signed_date, returns.c.signed_date),
+        revision=record.revision,
+        signature={
+            storable_text(k, FIELD_CHARS): storable_text(v, FIELD_CHARS) if isinstance(v, str) else v
+            for k, v in record.signature.items()
+        },
+        late=record.late,
     )
 
 
@@ -377,7 +419,13 @@ class Records:
             return int(MigrationContext.configure(conn).get_current_revision() or 0)
 
     def register_issued(self, documents: Iterable[IssuedDocument]) -> int:
-        """Record issued documents and their files in one transaction; returns how many changed terms.
+        """Record issued documents and their files in one transaction; returns how many were reissued.
+
+        The register is append-only. A document issued again as the same revision (the same
+        bytes: ``bulk`` refuses different bytes unless told to reissue) changes only its file
+        rows and ``last_issued_at``. A document at the next revision (``--reissue``) adds a
+        revision with its reason and supersedes the current one, which stays with its terms,
+        wording and files. Any other revision number means two runs raced: it is refused.
 
         Statements are batched (one lookup, then executemany per table): the national run
         registers 6,000+ documents and the parent must not become the bottleneck.
@@ -389,15 +437,15 @@ class Records:
         ids = [d.doc_id for d in docs]
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
+        added: list[dict[str, Any]] = []
+        superseded: list[dict[str, Any]] = []
         files: list[dict[str, Any]] = []
-        changed = 0
+        reissued = 0
         with self._begin() as conn:
-            current: dict[str, str] = {}
+            current: dict[str, int] = {}
             for chunk in _chunks(ids, 500):  # SQLite limits bound parameters per statement
-                query = select(issued.c.doc_id, issued.c.terms_digest).where(issued.c.doc_id.in_(chunk))
-                rows = conn.execute(query)
-                current.update({r.doc_id: r.terms_digest for r in rows})
+                query = select(issued.c.doc_id, issued.c.revision).where(issued.c.doc_id.in_(chunk))
+                current.update({r.doc_id: r.revision for r in conn.execute(query)})
             for doc in docs:
                 terms_json = json.dumps(doc.terms, sort_keys=True, ensure_ascii=False)
                 values = {
@@ -412,25 +460,10 @@ class Records:
                     "practice_json": json.dumps(doc.practice, sort_keys=True, ensure_ascii=False),
                     "form_json": json.dumps(list(doc.form_tags)),
                     "last_issued_at": now,
+                    "revision": doc.revision,
                 }
-                previous = current.get(doc.doc_id)
-                if previous is None:
-                    inserts.append({**values, "first_issued_at": now})
-                else:
-                    updates.append({f"v_{k}": v for k, v in values.items()})
-                if previous != doc.terms_digest:
-                    changed += previous is not None
-                    events.append(
-                        {
-                            "doc_id": doc.doc_id,
-                            "terms_digest": doc.terms_digest,
-                            "terms_json": terms_json,
-                            "issued_at": now,
-                        }
-                    )
-                files += [
+                doc_files = [
                     {
-                        "doc_id": doc.doc_id,
                         "format": f.format,
                         "path": f.path,
                         "sha256": f.sha256,
@@ -438,8 +471,40 @@ class Records:
                     }
                     for f in doc.files
                 ]
+                previous = current.get(doc.doc_id)
+                expected = (1,) if previous is None else (previous, previous + 1)
+                if doc.revision not in expected:
+                    raise RecordsError(
+                        f"{doc.doc_id}: revision {doc.revision} cannot follow revision {previous or 0} "
+                        "(another run issued it meanwhile?): run generate again"
+                    )
+                if previous is None:
+                    inserts.append({**values, "first_issued_at": now})
+                else:
+                    updates.append({f"v_{k}": v for k, v in values.items()})
+                if previous != doc.revision:
+                    if previous is not None:
+                        reissued += 1
+                        superseded.append({"d": doc.doc_id, "r": previous, "at": now})
+                    added.append(
+                        {
+                            "doc_id": doc.doc_id,
+                            "revision": doc.revision,
+                            "terms_digest": doc.terms_digest,
+                            "terms_json": terms_json,
+                            "wording": doc.wording,
+                            "files_json": json.dumps(doc_files),
+                            "reason": doc.reason,
+                            "issued_at": now,
+                        }
+                    )
+                elif doc_files:  # the same revision again: its files (a format added) are its own
+                    added_files = {"d": doc.doc_id, "r": doc.revision, "files": doc_files}
+                    updates[-1]["_files"] = added_files
+                files += [{"doc_id": doc.doc_id, **f} for f in doc_files]
             if inserts:
                 conn.execute(insert(issued), inserts)
+            same_revision = [u.pop("_files") for u in updates if "_files" in u]
             if updates:
                 conn.execute(
                     update(issued)
@@ -447,8 +512,17 @@ class Records:
                     .values({k[2:]: bindparam(k) for k in updates[0] if k != "v_doc_id"}),
                     updates,
                 )
-            if events:
-                conn.execute(insert(issue_events), events)
+            if superseded:
+                conn.execute(
+                    update(revisions)
+                    .where((revisions.c.doc_id == bindparam("d")) & (revisions.c.revision == bindparam("r")))
+                    .values(superseded_at=bindparam("at")),
+                    superseded,
+                )
+            if added:
+                conn.execute(insert(revisions), added)
+            if same_revision:
+                _merge_revision_files(conn, same_revision)
             if files:
                 conn.execute(
                     issued_files.delete().where(
@@ -457,19 +531,39 @@ class Records:
                     [{"d": f["doc_id"], "f": f["format"]} for f in files],
                 )
                 conn.execute(insert(issued_files), files)
-        return changed
+        return reissued
 
-    def issued_document(self, doc_id: str) -> IssuedDocument | None:
+    def issued_document(self, doc_id: str, revision: int | None = None) -> IssuedDocument | None:
+        """An issued document as of ``revision`` (the current one by default): that revision's
+        terms, wording and files. None if the document, or that revision of it, was never issued."""
         with self._begin() as conn:
             row = conn.execute(select(issued).where(issued.c.doc_id == doc_id)).mappings().first()
             if row is None:
                 return None
-            files = conn.execute(
-                select(issued_files).where(issued_files.c.doc_id == doc_id).order_by(issued_files.c.format)
-            ).mappings()
-            return _document(
-                row, [IssuedFile(f["format"], f["path"], f["sha256"], f["template_sha256"]) for f in files]
+            number = row["revision"] if revision is None else revision
+            rev = (
+                conn.execute(
+                    select(revisions).where((revisions.c.doc_id == doc_id) & (revisions.c.revision == number))
+                )
+                .mappings()
+                .first()
             )
+            if rev is None:
+                return None
+            files = [IssuedFile(**f) for f in json.loads(rev["files_json"])]
+            return _document(row, files, rev)
+
+    def revisions_of(self, doc_id: str) -> list[IssuedDocument]:
+        """Every revision of a document, oldest first (empty if it was never issued)."""
+        with self._begin() as conn:
+            row = conn.execute(select(issued).where(issued.c.doc_id == doc_id)).mappings().first()
+            if row is None:
+                return []
+            query = select(revisions).where(revisions.c.doc_id == doc_id).order_by(revisions.c.revision)
+            return [
+                _document(row, [IssuedFile(**f) for f in json.loads(rev["files_json"])], rev)
+                for rev in conn.execute(query).mappings()
+            ]
 
     def issued_documents(self, scheme_id: str | None = None) -> list[IssuedDocument]:
         query = select(issued).order_by(issued.c.practice_code, issued.c.kind)
@@ -552,6 +646,9 @@ class Records:
                     signature_kind=record.signature_kind,
                     signer=record.signer,
                     signed_date=record.signed_date,
+                    revision=record.revision,
+                    signature_json=json.dumps(record.signature, sort_keys=True, ensure_ascii=False),
+                    late=record.late,
                 )
             ).inserted_primary_key
             assert inserted is not None
@@ -706,15 +803,17 @@ class Records:
             result = conn.execute(select(table).order_by(*table.primary_key.columns))
             return list(result.keys()), [list(r) for r in result]
 
-    def issue_history(self, doc_id: str) -> list[tuple[str, str]]:
-        """(terms digest, issued at) for every distinct issue of a document, oldest first."""
-        with self._begin() as conn:
-            rows = conn.execute(
-                select(issue_events.c.terms_digest, issue_events.c.issued_at)
-                .where(issue_events.c.doc_id == doc_id)
-                .order_by(issue_events.c.id)
-            )
-            return [(r[0], r[1]) for r in rows]
+
+def _merge_revision_files(conn: Connection, items: list[dict[str, Any]]) -> None:
+    """Add the files of a revision issued again (a format not made the first time) to its record."""
+    for item in items:
+        where = (revisions.c.doc_id == item["d"]) & (revisions.c.revision == item["r"])
+        known = json.loads(conn.execute(select(revisions.c.files_json).where(where)).scalar() or "[]")
+        formats = {f["format"] for f in known}
+        new = [f for f in item["files"] if f["format"] not in formats]
+        if new:
+            merged = sorted(known + new, key=lambda f: f["format"])
+            conn.execute(update(revisions).where(where).values(files_json=json.dumps(merged)))
 
 
 def _make_signup(
@@ -747,7 +846,10 @@ def _make_signup(
     return int(current)
 
 
-def _document(row: Any, files: list[IssuedFile]) -> IssuedDocument:
+def _document(row: Any, files: list[IssuedFile], rev: Any = None) -> IssuedDocument:
+    """The register's row as a document; with ``rev``, as of that revision (terms, wording)."""
+    if rev is not None:
+        row = {**row, "terms_json": rev["terms_json"], "terms_digest": rev["terms_digest"]}
     return IssuedDocument(
         doc_id=row["doc_id"],
         scheme_id=row["scheme_id"],
@@ -761,6 +863,11 @@ def _document(row: Any, files: list[IssuedFile]) -> IssuedDocument:
         files=tuple(files),
         first_issued_at=row["first_issued_at"],
         form_tags=tuple(json.loads(row["form_json"])),
+        revision=rev["revision"] if rev is not None else row["revision"],
+        wording=rev["wording"] if rev is not None else "",
+        reason=rev["reason"] if rev is not None else "",
+        issued_at=rev["issued_at"] if rev is not None else row["last_issued_at"],
+        superseded_at=rev["superseded_at"] if rev is not None else None,
     )
 
 
