@@ -92,18 +92,58 @@ def test_the_same_inputs_give_byte_identical_files_with_one_or_two_jobs(tmp_path
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
 
-def test_a_rerun_skips_finished_files_and_redoes_changed_ones(tmp_path: Path):
+def test_a_rerun_skips_finished_files_and_redoes_missing_ones(tmp_path: Path):
     bulk.run(INPUTS.scheme, FIVE, options(tmp_path))
     again = bulk.run(INPUTS.scheme, FIVE, options(tmp_path))
     assert (again.rendered, again.reused) == (0, 10)
     (tmp_path / "out" / FIVE[0].code / "section7.pdf").unlink()
-    changed = [dataclasses.replace(FIVE[1], list_size=FIVE[1].list_size + 1), FIVE[0], *FIVE[2:]]
-    third = bulk.run(INPUTS.scheme, changed, options(tmp_path))
-    assert sorted(f.path for f in third.files if not f.reused) == sorted(
-        [f"{FIVE[0].code}/section7.pdf", f"{FIVE[1].code}/section7.docx", f"{FIVE[1].code}/section7.pdf"]
-    )
+    third = bulk.run(INPUTS.scheme, FIVE, options(tmp_path))
+    assert [f.path for f in third.files if not f.reused] == [f"{FIVE[0].code}/section7.pdf"]
     forced = bulk.run(INPUTS.scheme, FIVE, options(tmp_path, resume=False))
-    assert forced.rendered == 10
+    assert forced.rendered == 10 and not forced.failures
+
+
+def test_a_changed_document_is_refused_without_reissue_and_nothing_of_it_is_written(tmp_path: Path):
+    bulk.run(INPUTS.scheme, FIVE, options(tmp_path))
+    before = (tmp_path / "out" / FIVE[1].code / "section7.pdf").read_bytes()
+    changed = [dataclasses.replace(FIVE[1], list_size=FIVE[1].list_size + 1), FIVE[0], *FIVE[2:]]
+    refused = bulk.run(INPUTS.scheme, changed, options(tmp_path))
+    assert [code for code, _ in refused.failures] == [FIVE[1].code]
+    why = refused.failures[0][1]
+    assert "differs from revision 1 on record" in why and "--reissue" in why
+    assert (tmp_path / "out" / FIVE[1].code / "section7.pdf").read_bytes() == before
+    records = Records.open(f"sqlite:///{tmp_path / 'records.db'}")
+    doc_id = f"cpccg-qef-2017-18:v1:{FIVE[1].code}:section7"
+    assert [r.revision for r in records.revisions_of(doc_id)] == [1]
+
+
+def test_a_reissue_is_revision_2_and_keeps_revision_1_and_its_files(tmp_path: Path):
+    bulk.run(INPUTS.scheme, FIVE, options(tmp_path))
+    out = tmp_path / "out"
+    first = (out / FIVE[1].code / "section7.pdf").read_bytes()
+    changed = [dataclasses.replace(FIVE[1], list_size=FIVE[1].list_size + 1), FIVE[0], *FIVE[2:]]
+    report = bulk.run(INPUTS.scheme, changed, options(tmp_path, reissue="list size corrected by NHS Digital"))
+    assert not report.failures
+    assert sorted(f.path for f in report.files if not f.reused) == [
+        f"{FIVE[1].code}/section7.docx",
+        f"{FIVE[1].code}/section7.pdf",
+    ]
+    assert (out / FIVE[1].code / "revisions" / "section7.r1.pdf").read_bytes() == first
+    records = Records.open(f"sqlite:///{tmp_path / 'records.db'}")
+    doc_id = f"cpccg-qef-2017-18:v1:{FIVE[1].code}:section7"
+    one, two = records.revisions_of(doc_id)
+    assert (one.revision, two.revision, two.reason) == (1, 2, "list size corrected by NHS Digital")
+    assert one.superseded_at and two.superseded_at is None
+    assert {f.path for f in one.files} == {
+        f"{FIVE[1].code}/revisions/section7.r1.docx",
+        f"{FIVE[1].code}/revisions/section7.r1.pdf",
+    }
+    assert one.terms["term_list_size"] != two.terms["term_list_size"]
+    from agreementgen.returns import read_return
+
+    assert read_return((out / FIVE[1].code / "section7.pdf").read_bytes()).revision == 2
+    assert read_return((out / FIVE[1].code / "section7.docx").read_bytes()).revision == 2
+    assert read_return((out / FIVE[0].code / "section7.pdf").read_bytes()).revision == 1
 
 
 def test_an_interrupted_run_leaves_no_half_file_and_a_rerun_completes_it(tmp_path: Path):

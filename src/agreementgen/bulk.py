@@ -63,6 +63,7 @@ class RunOptions:
     db_url: str | None = None
     resume: bool = True
     signups: SignUps | None = None  # service schemes: who signed up to what
+    reissue: str | None = None  # the reason to issue changed documents as new revisions
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class FileResult:
     terms_digest: str
     input_key: str
     reused: bool = False
+    revision: int = 1
 
 
 @dataclass
@@ -117,14 +119,19 @@ class _Worker:
     kinds: list[DocumentKind]
     templates: dict[str, Template]
     done: dict[str, tuple[str, str]]  # relative path -> (input key, sha256)
+    issued: dict[str, Issued]  # document id -> its current revision on record
 
+
+Issued = tuple[int, dict[str, str]]  # (revision, {format: sha256}) as the register has it
 
 _STATE: _Worker | None = None
 
 
-def _init_worker(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> None:
+def _init_worker(
+    scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, str]], issued: dict[str, Issued]
+) -> None:
     global _STATE
-    _STATE = _prepare(scheme, options, done)
+    _STATE = _prepare(scheme, options, done, issued)
 
 
 def collect_less() -> None:
@@ -137,11 +144,13 @@ def collect_less() -> None:
     gc.set_threshold(50_000, 20, 1_000)
 
 
-def _prepare(scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, str]]) -> _Worker:
+def _prepare(
+    scheme: AnyScheme, options: RunOptions, done: dict[str, tuple[str, str]], issued: dict[str, Issued]
+) -> _Worker:
     collect_less()
     kinds = [get_kind(k) for k in options.kinds]
     templates = {kind.name: compile_template(kind.template_path(options.templates_dir)) for kind in kinds}
-    return _Worker(scheme, options, kinds, templates, done)
+    return _Worker(scheme, options, kinds, templates, done, issued)
 
 
 def _context_digest(context: dict[str, Any]) -> str:
@@ -173,6 +182,71 @@ def _sha_of_file(path: Path) -> str | None:
         return None
 
 
+def revision_path(path: str, revision: int) -> str:
+    """Where a superseded revision's file is kept: ``D81001/revisions/section7.r1.pdf``."""
+    folder, _, name = path.rpartition("/")
+    stem, _, fmt = name.rpartition(".")
+    return f"{folder}/revisions/{stem}.r{revision}.{fmt}"
+
+
+class _Refused(AgreementgenError):
+    """A document that differs from its revision on record, issued without ``--reissue``."""
+
+
+@dataclass
+class _Planned:
+    """One document of a practice, rendered and judged against the register, not yet written."""
+
+    context: dict[str, Any]
+    formats: list[str]
+    keys: dict[str, str]
+    shas: dict[str, str]
+    data: dict[str, bytes]  # the formats rendered (the others are reused as they are)
+    wording: str
+    revision: int
+    moved: dict[str, str]  # format -> where the superseded revision's file goes
+
+
+def _plan(state: _Worker, practice: Practice, kind: DocumentKind, context: dict[str, Any]) -> _Planned:
+    """Render one document and decide its revision: the one on record if the bytes are the same;
+    the next, with ``--reissue``, if they differ; refused otherwise (nothing of the practice is written)."""
+    document = context["document"]
+    template = state.templates[kind.name]
+    current = state.issued.get(document["id"])
+    formats = [f for f in state.options.formats if f in template.formats]  # a PDF template: PDF only
+    paths = {fmt: f"{practice.code}/{document['kind']}.{fmt}" for fmt in formats}
+    revision = current[0] if current else 1
+    for attempt in (1, 2):
+        document["revision"] = revision
+        digest = _context_digest(context)
+        keys = {fmt: _input_key(digest, template.sha256, fmt) for fmt in formats}
+        shas: dict[str, str] = {}
+        for fmt in formats:
+            previous = state.done.get(paths[fmt])
+            if state.options.resume and previous and previous[0] == keys[fmt]:
+                sha = _sha_of_file(state.options.out_dir / paths[fmt])
+                if sha == previous[1]:
+                    shas[fmt] = sha
+        todo = [f for f in formats if f not in shas]
+        wanted = current is None or attempt == 2
+        data, wording = template.issue(context, todo) if todo or wanted else ({}, None)
+        shas.update({fmt: hashlib.sha256(data[fmt]).hexdigest() for fmt in data})
+        changed = [f for f in formats if current and f in current[1] and current[1][f] != shas[f]]
+        if not changed or attempt == 2:
+            break
+        if state.options.reissue is None:
+            raise _Refused(
+                f"{document['id']}: the {' and '.join(f.upper() for f in changed)} differs from revision "
+                f"{revision} on record (its terms, wording or template changed); nothing was written for "
+                f"{practice.code}. To issue it as revision {revision + 1}, run again with --reissue REASON"
+            )
+        revision += 1
+    moved = {
+        fmt: revision_path(paths[fmt], revision - 1) for fmt in formats if current and revision > current[0]
+    }
+    return _Planned(context, formats, keys, shas, data, wording.dumps() if wording else "", revision, moved)
+
+
 def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
     result = PracticeResult(code=practice.code)
     if not ODS_PRACTICE_CODE.match(practice.code):  # file names come only from valid codes
@@ -181,54 +255,47 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
     folder = state.options.out_dir / practice.code
     try:
         folder.mkdir(exist_ok=True)
-        documents = [
-            (k, c)
+        # Every document of the practice is rendered and judged before any is written, so a
+        # refused one leaves the practice's files as they were.
+        planned = [
+            (k, _plan(state, practice, k, c))
             for k in state.kinds
             if k.contexts is not None
             for c in k.contexts(state.scheme, practice, state.options.signups)
         ]
-        for kind, context in documents:
-            document = context["document"]
+        for kind, plan in planned:
+            context, document = plan.context, plan.context["document"]
             template = state.templates[kind.name]
-            digest = _context_digest(context)
             files: list[IssuedFile] = []
-            # A fillable-PDF template gives the PDF only.
-            formats = [f for f in state.options.formats if f in template.formats]
-            keys = {fmt: _input_key(digest, template.sha256, fmt) for fmt in formats}
-            paths = {fmt: f"{practice.code}/{document['kind']}.{fmt}" for fmt in formats}
-            reused: dict[str, str] = {}
-            for fmt in formats:
-                previous = state.done.get(paths[fmt])
-                path = state.options.out_dir / paths[fmt]
-                if state.options.resume and previous and previous[0] == keys[fmt]:
-                    sha = _sha_of_file(path)
-                    if sha == previous[1]:
-                        reused[fmt] = sha
-            rendered = template.render(context, [f for f in formats if f not in reused])
-            for fmt in formats:
-                if fmt in reused:
-                    sha = reused[fmt]
-                else:
-                    data = rendered[fmt]
-                    write_atomic(state.options.out_dir / paths[fmt], data)
-                    sha = hashlib.sha256(data).hexdigest()
+            superseded: list[IssuedFile] = []
+            for fmt in plan.formats:
+                path = f"{practice.code}/{document['kind']}.{fmt}"
+                if fmt in plan.moved and (state.options.out_dir / path).exists():
+                    keep = state.options.out_dir / plan.moved[fmt]
+                    keep.parent.mkdir(exist_ok=True)
+                    os.replace(state.options.out_dir / path, keep)  # the superseded revision's file stays
+                    sha = state.issued[document["id"]][1].get(fmt, "")
+                    superseded.append(IssuedFile(fmt, plan.moved[fmt], sha, template.sha256))
+                if fmt in plan.data:
+                    write_atomic(state.options.out_dir / path, plan.data[fmt])
                 result.files.append(
                     FileResult(
                         practice=practice.code,
                         kind=document["kind"],
                         format=fmt,
-                        path=paths[fmt],
+                        path=path,
                         doc_id=document["id"],
                         scheme_id=state.scheme.id,
                         scheme_version=state.scheme.version,
                         template_sha256=template.sha256,
-                        sha256=sha,
+                        sha256=plan.shas[fmt],
                         terms_digest=document["terms_digest"],
-                        input_key=keys[fmt],
-                        reused=fmt in reused,
+                        input_key=plan.keys[fmt],
+                        reused=fmt not in plan.data,
+                        revision=plan.revision,
                     )
                 )
-                files.append(IssuedFile(fmt, paths[fmt], sha, template.sha256))
+                files.append(IssuedFile(fmt, path, plan.shas[fmt], template.sha256))
             result.issued.append(
                 IssuedDocument(
                     doc_id=document["id"],
@@ -242,6 +309,10 @@ def _render_one(state: _Worker, practice: Practice) -> PracticeResult:
                     practice=context["practice"],
                     files=tuple(files),
                     form_tags=tuple(f["tag"] for f in context["form"]["fields"] if f["party"] == "practice"),
+                    revision=plan.revision,
+                    wording=plan.wording,
+                    reason=state.options.reissue or "" if plan.moved else "",
+                    superseded_files=tuple(superseded),
                 )
             )
     except AgreementgenError as exc:
@@ -360,14 +431,19 @@ def _clean_temp_files(out_dir: Path) -> None:
 
 
 def _results(
-    scheme: AnyScheme, practices: list[Practice], options: RunOptions, done: dict[str, tuple[str, str]]
+    scheme: AnyScheme,
+    practices: list[Practice],
+    options: RunOptions,
+    done: dict[str, tuple[str, str]],
+    issued: dict[str, Issued],
 ) -> Iterator[PracticeResult]:
     if options.jobs <= 1 or len(practices) < 2:
-        state = _prepare(scheme, options, done)
+        state = _prepare(scheme, options, done, issued)
         for practice in practices:
             yield _render_one(state, practice)
         return
-    yield from _pool_imap(options.jobs, _init_worker, (scheme, options, done), _render_in_worker, practices)
+    args = (scheme, options, done, issued)
+    yield from _pool_imap(options.jobs, _init_worker, args, _render_in_worker, practices)
 
 
 def _pool_imap(
@@ -403,7 +479,8 @@ def run(
     pending: list[IssuedDocument] = []
     journal_path = options.out_dir / JOURNAL
     with open(journal_path, "a", encoding="utf-8") as journal:
-        for count, result in enumerate(_results(scheme, todo, options, done), start=1):
+        issued = records.current_files(scheme.id)
+        for count, result in enumerate(_results(scheme, todo, options, done, issued), start=1):
             if result.error:
                 failures.append((result.code, result.error))
             else:

@@ -382,6 +382,10 @@ def demo(
     for name in ("entitlements.csv", "entitlements.xlsx", "entitlements.json"):
         out.print(f"wrote {escape(str(out_dir / name))}")
     out.rule("Section 7 sign-up packs (DOCX + PDF) for every practice")
+    # Each demo starts a fresh register: a demo run by an older release would otherwise have
+    # issued different bytes under the same document ids, which a register refuses.
+    for name in ("records.db", "records.db-wal", "records.db-shm"):
+        (out_dir / name).unlink(missing_ok=True)
     db_url = f"sqlite:///{(out_dir / 'records.db').resolve()}"
     report = _generate(inputs, out_dir / "packs", "section7", "docx,pdf", None, db_url, None, True)
     if inputs.data.problems or report.failures:
@@ -504,7 +508,12 @@ def _generate(
     db: str | None,
     templates: Path | None,
     resume: bool,
+    reissue: str | None = None,
 ) -> RunReport:
+    if reissue is not None and not reissue.strip():
+        raise AgreementgenError(
+            "--reissue needs the reason the documents are issued again", field="--reissue"
+        )
     options = RunOptions(
         out_dir=out_dir,
         templates_dir=templates or bundled("templates"),
@@ -514,6 +523,7 @@ def _generate(
         db_url=db,
         resume=resume,
         signups=inputs.signups if isinstance(inputs, ServiceInputs) else None,
+        reissue=reissue.strip() if reissue else None,
     )
     practices = inputs.data.practices
     with Progress(
@@ -562,8 +572,22 @@ def generate(
     ] = True,
     include_inactive: InactiveOpt = False,
     signups: SignupsOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    reissue: Annotated[
+        str | None,
+        typer.Option(
+            "--reissue",
+            metavar="REASON",
+            help="Issue documents that changed since they were issued as new revisions, for this reason "
+            "(without it, a changed document is refused and nothing of its practice is written).",
+        ),
+    ] = None,
 ) -> None:
-    """Render every practice's pack (DOCX and/or PDF) and register them as issued."""
+    """Render every practice's pack (DOCX and/or PDF) and register them as issued.
+
+    A document already on record is issued again only if its bytes are the same; one whose terms,
+    wording or template changed is refused unless --reissue gives the reason. A reissue makes the
+    next revision, keeps the old one's files in PRACTICE/revisions/ and supersedes it.
+    """
     model = scheme_model(scheme)
     inputs: Inputs | ServiceInputs
     if model == "services":
@@ -575,7 +599,9 @@ def generate(
         inputs = load_inputs(scheme, practices, commissioner=commissioner, include_inactive=include_inactive)
     for note in inputs.data.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
-    report = _generate(inputs, out_dir, docs or DEFAULT_KIND[model], formats, jobs, db, templates, resume)
+    report = _generate(
+        inputs, out_dir, docs or DEFAULT_KIND[model], formats, jobs, db, templates, resume, reissue
+    )
     _print_problems(inputs.data, inputs.signups if isinstance(inputs, ServiceInputs) else None)
     skipped = inputs.problems if isinstance(inputs, ServiceInputs) else inputs.data.problems
     if skipped:
@@ -803,6 +829,40 @@ def review(
         out.print(f"it is now the sign-up, in place of return #{done.superseded}")
 
 
+HISTORY_COLUMNS = ("at", "event", "revision", "return_id", "detail", "by")
+
+
+@app.command()
+@handles_errors
+def history(
+    doc_id: Annotated[
+        str, typer.Argument(help="The document id, e.g. cpccg-qef-2017-18:v1:D81001:section7.")
+    ],
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the events as JSON.")] = False,
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Also write the events to this .csv or .xlsx.")
+    ] = None,
+) -> None:
+    """Every event of one document, oldest first: issued, reissued, superseded, returned, reviewed."""
+    events = Records.open(db).history(doc_id)
+    if not events:
+        raise AgreementgenError(f"no document '{doc_id}' was issued or returned", field="DOC_ID")
+    if to:
+        write_table(to, list(HISTORY_COLUMNS), [[e[c] for c in HISTORY_COLUMNS] for e in events], "history")
+    if as_json:
+        print(json.dumps(events, indent=2, ensure_ascii=False))
+        return
+    table = Table("when", "event", "rev", "return", "detail", "by", title=escape(doc_id))
+    for e in events:
+        ret = f"#{e['return_id']}" if e["return_id"] else ""
+        when = e["at"].replace("T", " ")[:19]
+        table.add_row(when, e["event"], str(e["revision"] or ""), ret, escape(e["detail"]), escape(e["by"]))
+    out.print(table)
+    if to:
+        out.print(f"wrote {len(events):,} event(s) to {escape(str(to))}")
+
+
 @app.command()
 @handles_errors
 def status(
@@ -858,7 +918,10 @@ def status(
 @app.command()
 @handles_errors
 def export(
-    table: Annotated[str, typer.Option("--table", help="signups, returns, issued, year_end or activity.")],
+    table: Annotated[
+        str,
+        typer.Option("--table", help="signups, returns, issued, revisions, reviews, year_end or activity."),
+    ],
     to: Annotated[Path, typer.Option("--to", help="A .csv or .xlsx file to write.")],
     db: DbOpt = None,
 ) -> None:

@@ -147,14 +147,15 @@ def scheme_identity(scheme: SchemeIdentity, kind: str) -> dict[str, Any]:
 
 def document_context(
     scheme: SchemeIdentity, practice_code: str, kind: str, title: str, terms: dict[str, str]
-) -> dict[str, str]:
-    """A document's identity: kind, title, id, the digest of its issued terms, footer reference."""
+) -> dict[str, Any]:
+    """A document's identity: kind, title, id, the digest of its issued terms, footer reference, revision."""
     return {
         "kind": kind,
         "title": title,
         "id": terms[DOC_ID_FIELD],
         "terms_digest": terms_digest(terms),
         "reference": f"{scheme.id} v{scheme.version} · {practice_code} · {kind}",
+        "revision": 1,  # a reissue (generate --reissue) makes it the next
     }
 
 

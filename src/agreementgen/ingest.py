@@ -40,6 +40,7 @@ from .errors import RecordsError
 from .kinds.claim import COUNT_PREFIX
 from .records import DOC_ID_CHARS, Recorded, Records, ReturnRecord
 from .returns import MAX_RETURN_BYTES, ReadReturn, library_message, read_return
+from .wording import Wording, check_docx, check_pdf
 
 SIGNATORY_NAME = "practice_signatory_name"
 SIGNATORY_DESIGNATION = "practice_signatory_designation"
@@ -298,7 +299,10 @@ def judge(
             practice_code,
             None,
         )
-    issued = records.issued_document(read.doc_id)
+    issued = records.issued_document(read.doc_id, read.revision)
+    if issued is None and read.revision is not None and records.issued_document(read.doc_id):
+        why = f"{read.doc_id} names revision {read.revision}, which was never issued"
+        return "rejected", [why, *flags], doc_scheme, practice_code, None
     if issued is None:
         if not records.scheme_was_issued(doc_scheme):
             why = f"document id {read.doc_id} is not in the issued register (no {doc_scheme} form was issued)"
@@ -308,10 +312,32 @@ def judge(
             why = f"document id {read.doc_id} is not in the issued register (another version or kind?)"
         return "rejected", [why, *flags], doc_scheme, practice_code, None
 
+    read.revision = issued.revision  # what it is judged against, and recorded as signed
     problems = list(flags)
+    notes: list[str] = []  # kept with the return whatever its status
     fields = read.fields
+    if issued.superseded_at:
+        why = f" ({_shown(issued.reason)})" if issued.reason else ""
+        problems.append(
+            f"this is revision {issued.revision}, superseded on {issued.superseded_at[:10]} by a later "
+            f"revision{why}: the practice must sign the current one"
+        )
     if not read.has_form and read.format == "docx":
         problems.append("the DOCX has no fillable fields left: its entries cannot be read; check it by hand")
+    on_pages: set[str] | None = None  # a return in part carries the fields of its pages only
+    if read.has_form:
+        wording = Wording.loads(issued.wording)
+        if wording is not None:
+            check = (
+                check_pdf(read.pdf, wording) if read.format == "pdf" else check_docx(read.body_xml, wording)
+            )
+            problems += check.problems
+            if check.pages is not None:
+                on_pages = {f for n in check.pages for f in wording.pages[n - 1].fields}
+                notes.append(
+                    f"returned in part: page {', '.join(map(str, check.pages))} of {len(wording.pages)}, "
+                    "as issued; judged by what those pages carry"
+                )
     if read.has_form:
         if fields.get(DOC_ID_FIELD, read.doc_id) != read.doc_id:
             problems.append(f"the doc_id field ({_shown(fields[DOC_ID_FIELD])}) differs from the document id")
@@ -320,7 +346,11 @@ def judge(
             for tag, value in issued.terms.items()
             if tag != DOC_ID_FIELD and tag in fields and fields[tag] != value
         ]
-        missing_terms = [t for t in issued.terms if t != DOC_ID_FIELD and t not in fields]
+        missing_terms = [
+            t
+            for t in issued.terms
+            if t != DOC_ID_FIELD and t not in fields and (on_pages is None or t in on_pages)
+        ]
         if changed:
             problems.append("issued terms changed: " + "; ".join(changed))
         if missing_terms:
@@ -330,8 +360,12 @@ def judge(
             *sorted(t for t in fields if t.startswith("lead_")),
             *REQUIRED_PRACTICE_FIELDS,
         )
+        if on_pages is not None:
+            wanted = tuple(t for t in wanted if t in on_pages)
         missing = [t for t in wanted if t != TYPED_SIGNATURE and not fields.get(t)]
-        signable = TYPED_SIGNATURE in wanted or not issued.form_tags
+        signable = (TYPED_SIGNATURE in wanted or not issued.form_tags) and (
+            on_pages is None or TYPED_SIGNATURE in on_pages
+        )
         if signable and not fields.get(TYPED_SIGNATURE) and not (read.signature and read.signature.valid):
             missing.append(TYPED_SIGNATURE)
         problems += _count_problems(fields, issued.terms, wanted)
@@ -360,7 +394,7 @@ def judge(
             )
         elif not signature.whole_file:
             problems.append("the document was changed after it was digitally signed")
-    return ("flagged" if problems else "accepted"), problems, doc_scheme, practice_code, signed
+    return ("flagged" if problems else "accepted"), problems + notes, doc_scheme, practice_code, signed
 
 
 def _count_problems(fields: dict[str, str], terms: dict[str, str], wanted: Iterable[str]) -> list[str]:
@@ -498,6 +532,7 @@ def _judged(
         signature_kind=signature_kind(read),
         signer=signer,
         signed_date=signed,
+        revision=read.revision if doc_scheme else None,
     )
 
 

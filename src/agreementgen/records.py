@@ -235,6 +235,7 @@ class IssuedDocument:
     reason: str = ""  # why this revision was issued, for a reissue
     issued_at: str = ""  # when this revision was issued
     superseded_at: str | None = None
+    superseded_files: tuple[IssuedFile, ...] = ()  # where a reissue moved the previous revision's files
 
 
 @dataclass
@@ -485,7 +486,12 @@ class Records:
                 if previous != doc.revision:
                     if previous is not None:
                         reissued += 1
-                        superseded.append({"d": doc.doc_id, "r": previous, "at": now})
+                        kept = [
+                            {"format": f.format, "path": f.path, "sha256": f.sha256,
+                             "template_sha256": f.template_sha256}
+                            for f in doc.superseded_files
+                        ]  # fmt: skip
+                        superseded.append({"d": doc.doc_id, "r": previous, "at": now, "kept": kept})
                     added.append(
                         {
                             "doc_id": doc.doc_id,
@@ -512,13 +518,12 @@ class Records:
                     .values({k[2:]: bindparam(k) for k in updates[0] if k != "v_doc_id"}),
                     updates,
                 )
-            if superseded:
-                conn.execute(
-                    update(revisions)
-                    .where((revisions.c.doc_id == bindparam("d")) & (revisions.c.revision == bindparam("r")))
-                    .values(superseded_at=bindparam("at")),
-                    superseded,
-                )
+            for old in superseded:
+                where = (revisions.c.doc_id == old["d"]) & (revisions.c.revision == old["r"])
+                change: dict[str, Any] = {"superseded_at": old["at"]}
+                if old["kept"]:
+                    change["files_json"] = json.dumps(old["kept"])
+                conn.execute(update(revisions).where(where).values(**change))
             if added:
                 conn.execute(insert(revisions), added)
             if same_revision:
@@ -552,6 +557,88 @@ class Records:
                 return None
             files = [IssuedFile(**f) for f in json.loads(rev["files_json"])]
             return _document(row, files, rev)
+
+    def history(self, doc_id: str) -> list[dict[str, Any]]:
+        """Every event of a document, oldest first: issued, reissued and superseded (its revisions),
+        returned (each file, with its status and reasons), reviewed (the decision, reason and who),
+        and a sign-up superseded by a later return. Each event: ``at``, ``event``, ``revision``,
+        ``return_id``, ``detail``, ``by``. Empty if the document was never issued or returned."""
+        events: list[dict[str, Any]] = []
+
+        def add(at: str, event: str, detail: str, revision: int | None = None,
+                return_id: int | None = None, by: str = "") -> None:  # fmt: skip
+            events.append({"at": at, "event": event, "revision": revision, "return_id": return_id,
+                           "detail": detail, "by": by})  # fmt: skip
+
+        with self._begin() as conn:
+            query = select(revisions).where(revisions.c.doc_id == doc_id).order_by(revisions.c.revision)
+            for rev in conn.execute(query).mappings():
+                files = ", ".join(f["path"] for f in json.loads(rev["files_json"]))
+                if rev["revision"] == 1:
+                    add(rev["issued_at"], "issued", files, 1)
+                else:
+                    add(
+                        rev["issued_at"], "reissued", f"{rev['reason']}; {files}".strip("; "), rev["revision"]
+                    )
+                if rev["superseded_at"]:
+                    add(
+                        rev["superseded_at"],
+                        "superseded",
+                        f"by revision {rev['revision'] + 1}",
+                        rev["revision"],
+                    )
+            rows = list(
+                conn.execute(
+                    select(returns).where(returns.c.doc_id == doc_id).order_by(returns.c.id)
+                ).mappings()
+            )
+            ids = [r["id"] for r in rows]
+            for row in rows:
+                reasons = "; ".join(json.loads(row["reasons_json"]))
+                detail = f"{row['filename']}: {row['status']}" + (f" ({reasons})" if reasons else "")
+                add(row["received_at"], "returned", detail, row["revision"], row["id"], row["signer"])
+            received = {r["id"]: r["received_at"] for r in rows}
+            for row in rows:
+                if row["superseded_by"] is not None:
+                    at = received.get(row["superseded_by"], "")
+                    add(
+                        at,
+                        "sign-up superseded",
+                        f"by return #{row['superseded_by']}",
+                        row["revision"],
+                        row["id"],
+                    )
+            if ids:
+                query = select(reviews).where(reviews.c.return_id.in_(ids)).order_by(reviews.c.id)
+                for review in conn.execute(query).mappings():
+                    decision = "accepted" if review["decision"] == "accept" else "rejected"
+                    detail = f"{decision}: {review['reason']}"
+                    add(review["at"], "reviewed", detail, None, review["return_id"], review["by"])
+        order = {
+            "issued": 0,
+            "reissued": 0,
+            "superseded": 1,
+            "returned": 2,
+            "reviewed": 3,
+            "sign-up superseded": 4,
+        }
+        return sorted(events, key=lambda e: (e["at"], order[e["event"]]))
+
+    def current_files(self, scheme_id: str) -> dict[str, tuple[int, dict[str, str]]]:
+        """document id → (current revision, {format: sha256}) for a scheme, in one query each."""
+        with self._begin() as conn:
+            found: dict[str, tuple[int, dict[str, str]]] = {
+                r.doc_id: (int(r.revision), {})
+                for r in conn.execute(
+                    select(issued.c.doc_id, issued.c.revision).where(issued.c.scheme_id == scheme_id)
+                )
+            }
+            query = select(issued_files.c.doc_id, issued_files.c.format, issued_files.c.sha256).join(
+                issued, issued.c.doc_id == issued_files.c.doc_id
+            )
+            for r in conn.execute(query.where(issued.c.scheme_id == scheme_id)):
+                found[r.doc_id][1][r.format] = r.sha256
+        return found
 
     def revisions_of(self, doc_id: str) -> list[IssuedDocument]:
         """Every revision of a document, oldest first (empty if it was never issued)."""

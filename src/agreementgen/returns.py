@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from .context import DOC_ID_FIELD, parse_document_id
 from .errors import AgreementgenError
-from .render.docx import read_content_controls, read_custom_properties
+from .render.docx import read_content_controls, read_custom_properties, read_main_part
 
 Severity = Literal["rejected", "flagged"]
 
@@ -49,6 +49,7 @@ MAX_RETURN_BYTES = 25 * 1024 * 1024
 MESSAGE_CHARS = 160  # how much of a library's message a reason quotes
 SIGNATURE_FIELD = "practice_digital_signature"
 METADATA_KEY = "/AgreementgenDocumentId"
+REVISION_KEY = "/AgreementgenRevision"
 _ID_IN_TEXT = re.compile(r"Document id:\s*(\S+:v[^:\s]+:[A-Z0-9]+:[a-z0-9_]+)")
 _MAGIC = (
     (b"\xff\xd8\xff", "a JPEG image"),
@@ -105,6 +106,10 @@ class ReadReturn:
     signature: Signature | None = None
     findings: list[Finding] = field(default_factory=list)
     has_form: bool = False
+    revision: int | None = None  # the revision of the document it says it is (None: not said)
+    # What the wording check needs, kept from the one parse: the DOCX body, the PDF reader.
+    body_xml: bytes | None = None
+    pdf: Any = None
 
     def reject(self, reason: str) -> ReadReturn:
         self.findings.append(Finding("rejected", reason))
@@ -168,12 +173,14 @@ def _read_docx(data: bytes) -> ReadReturn:
     try:
         props = read_custom_properties(data)
         controls = read_content_controls(data)
+        result.body_xml = read_main_part(data)
     except AgreementgenError as exc:
         return result.reject(f"not a readable DOCX: {exc.message}")
     except Exception as exc:  # zipfile: NotImplementedError for a zip version or method it lacks, …
         return result.reject(f"not a readable DOCX: {library_message(exc)}")
     result.has_form = bool(controls)
     result.fields = {k: v.strip() for k, v in controls.items()}
+    result.revision = _revision(props.get("doc_revision"))
     doc_id = props.get("doc_id", "").strip()
     if doc_id:
         result.doc_id, result.id_source = doc_id, "custom properties"
@@ -182,6 +189,11 @@ def _read_docx(data: bytes) -> ReadReturn:
     else:
         result.reject("no document id: the DOCX has no agreementgen custom properties")
     return result
+
+
+def _revision(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else None
 
 
 # --- PDF --------------------------------------------------------------------------------------
@@ -209,6 +221,8 @@ def _read_pdf(data: bytes) -> ReadReturn:
         fields = {name: _field_text(f.get("/V")) for name, f in raw.items()}
         metadata: Any = reader.metadata or {}
         meta_id = _pdf_text(metadata.get(METADATA_KEY) or "").strip()
+        result.revision = _revision(_pdf_text(metadata.get(REVISION_KEY) or ""))
+        result.pdf = reader
         text = "" if raw else _page_text(reader)
     except NotImplementedError as exc:
         if b"/Encrypt" in data:  # an encryption handler or method pypdf does not implement

@@ -114,6 +114,7 @@ def statement_context(
             "kind": KIND,
             "reference": f"{scheme.id} v{scheme.version} · {practice.code} · statement",
             "terms_digest": "",
+            "revision": 1,
         },
         "scheme": scheme_identity(scheme, "statement"),
         # the year once: most titles carry it already ("… 2017/18")

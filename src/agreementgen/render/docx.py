@@ -61,6 +61,7 @@ __all__ = [
     "check_template",
     "read_content_controls",
     "read_custom_properties",
+    "read_main_part",
     "template_variables",
 ]
 
@@ -106,6 +107,7 @@ CUSTOM_PROPERTIES: dict[str, tuple[str, str]] = {
     "scheme_version": ("scheme", "version"),
     "practice_code": ("practice", "code"),
     "kind": ("document", "kind"),
+    "doc_revision": ("document", "revision"),
 }
 
 # Reading returned files: generous for a real agreement, small enough to refuse a zip bomb.
@@ -713,7 +715,9 @@ def _custom_properties_xml(context: Mapping[str, Any], foreign: list[etree._Elem
     pid = itertools.count(2)  # Word numbers custom properties from 2
     for name, (section, key) in CUSTOM_PROPERTIES.items():
         prop = etree.SubElement(root, f"{{{CUSTOM_NS}}}property", fmtid=_FMTID, pid=str(next(pid)), name=name)
-        etree.SubElement(prop, f"{{{VT_NS}}}lpwstr").text = str(context[section][key])
+        # A context made before revisions (a statement, an example) is revision 1.
+        value = context[section].get(key, 1) if key == "revision" else context[section][key]
+        etree.SubElement(prop, f"{{{VT_NS}}}lpwstr").text = str(value)
     for element in foreign:
         copy = etree.fromstring(etree.tostring(element))
         copy.set("pid", str(next(pid)))
@@ -862,6 +866,12 @@ def read_content_controls(docx: bytes | str | Path) -> dict[str, str]:
                 if key and key not in controls:
                     controls[key] = _control_text(sdt)
         return controls
+
+
+def read_main_part(docx: bytes | str | Path) -> bytes | None:
+    """The main document part's XML (``word/document.xml``), read as bounded as every other part."""
+    with _Package(docx) as package:
+        return package.read_optional(package.package_target(REL_OFFICE_DOCUMENT) or "word/document.xml")
 
 
 WORD_PLACEHOLDER = "Click or tap to enter text."  # Word's own, used by our templates

@@ -26,9 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TemplateError
+from ..wording import Wording, pdf_marks_of, word_wording
 from .docx import CompiledDocx, check_template
 from .pdf import DOC_ID_FIELD, DocumentInfo, Note, Unsupported, WordPackage, write_pdf
 from .pdf.story import analyse
+
+REVISION_KEY = "AgreementgenRevision"  # the PDF's Info key for the document's revision
+DOCUMENT_PART = "word/document.xml"
+STYLES_PART = "word/styles.xml"
 
 __all__ = ["PdfFormTemplate", "TemplateReport", "WordTemplate", "check", "compile_template", "document_info"]
 
@@ -46,7 +51,10 @@ def document_info(context: Mapping[str, Any]) -> DocumentInfo:
         subject=f"{scheme.get('title', '')}: {document['title']} for {code} (document id {doc_id})",
         author=str(context.get("commissioner", {}).get("name", "")),
         keywords=(doc_id, str(scheme.get("id", "")), f"v{scheme.get('version', '')}", code, document["kind"]),
-        custom=(("AgreementgenTermsDigest", str(document.get("terms_digest", ""))),),
+        custom=(
+            ("AgreementgenTermsDigest", str(document.get("terms_digest", ""))),
+            (REVISION_KEY, str(document.get("revision", 1))),
+        ),
     )
 
 
@@ -69,8 +77,17 @@ class WordTemplate:
 
     def render(self, context: Mapping[str, Any], formats: Iterable[str] = formats) -> dict[str, bytes]:
         """``{format: bytes}`` for one context (same context, same bytes)."""
+        return self.issue(context, formats)[0]
+
+    def issue(
+        self, context: Mapping[str, Any], formats: Iterable[str] = formats
+    ) -> tuple[dict[str, bytes], Wording]:
+        """:meth:`render`, and the wording the register keeps: the Word document's words and the
+        PDF's pages (:mod:`agreementgen.wording`), read from this same rendering."""
         wanted = list(formats)
         rendered = self.compiled.render_parts(context)
+        body = rendered.get(DOCUMENT_PART)
+        wording = word_wording(body, self.compiled.raw_part(STYLES_PART)) if body else Wording()
         out: dict[str, bytes] = {}
         if "docx" in wanted:
             out["docx"] = self.compiled.zip(rendered)
@@ -78,7 +95,8 @@ class WordTemplate:
             label = f"{self.path.name} ({_who(context)})"
             package = WordPackage(self.compiled.package(rendered), label=label, static_key=self.static_key)
             out["pdf"] = write_pdf(package, document_info(context), locked=locked_fields(context))
-        return out
+            wording.pages = pdf_marks_of(out["pdf"])
+        return out, wording
 
 
 class PdfFormTemplate:
@@ -94,9 +112,17 @@ class PdfFormTemplate:
         self.sha256 = self.form.sha256
 
     def render(self, context: Mapping[str, Any], formats: Iterable[str] = formats) -> dict[str, bytes]:
+        return self.issue(context, formats)[0]
+
+    def issue(
+        self, context: Mapping[str, Any], formats: Iterable[str] = formats
+    ) -> tuple[dict[str, bytes], Wording]:
+        """:meth:`render`, and the wording the register keeps: a PDF template has no Word
+        document, so its pages alone (a changed page is flagged without a word-by-word diff)."""
         if "pdf" not in list(formats):
-            return {}
-        return {"pdf": self.form.fill(context, document_info(context), locked=locked_fields(context))}
+            return {}, Wording()
+        pdf = self.form.fill(context, document_info(context), locked=locked_fields(context))
+        return {"pdf": pdf}, Wording(pages=pdf_marks_of(pdf))
 
 
 Template = WordTemplate | PdfFormTemplate
