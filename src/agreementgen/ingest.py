@@ -317,7 +317,8 @@ def judge(
     notes: list[str] = []  # kept with the return whatever its status
     fields = read.fields
     if issued.superseded_at:
-        why = f" ({_shown(issued.reason)})" if issued.reason else ""
+        later = records.issued_document(issued.doc_id, issued.revision + 1)
+        why = f" ({_shown(later.reason)})" if later and later.reason else ""
         problems.append(
             f"this is revision {issued.revision}, superseded on {issued.superseded_at[:10]} by a later "
             f"revision{why}: the practice must sign the current one"

@@ -223,7 +223,10 @@ def _read_pdf(data: bytes) -> ReadReturn:
         meta_id = _pdf_text(metadata.get(METADATA_KEY) or "").strip()
         result.revision = _revision(_pdf_text(metadata.get(REVISION_KEY) or ""))
         result.pdf = reader
-        text = "" if raw else _page_text(reader)
+        # A form without its id (pages taken out of it: the hidden field is on page 1 and a page
+        # tool drops the metadata) is identified by the id its footer prints, as a flattened one.
+        named = bool(meta_id) or bool(raw.get(DOC_ID_FIELD) and _field_text(raw[DOC_ID_FIELD].get("/V")))
+        text = "" if raw and named else _page_text(reader)
     except NotImplementedError as exc:
         if b"/Encrypt" in data:  # an encryption handler or method pypdf does not implement
             return result.reject(
@@ -242,6 +245,8 @@ def _read_pdf(data: bytes) -> ReadReturn:
         result.doc_id, result.id_source = fields[DOC_ID_FIELD], "form field"
     elif meta_id:
         result.doc_id, result.id_source = meta_id, "metadata"
+    elif raw and (printed := _ID_IN_TEXT.search(text)):
+        result.doc_id, result.id_source = printed.group(1), "footer text"
     if not raw:
         found = _ID_IN_TEXT.search(text)
         if found:

@@ -34,8 +34,8 @@ TITLE = "Quarterly activity claim"
 
 # What a claim-form template can use (dotted paths; ``[]`` marks a list of items).
 VARIABLES: dict[str, str] = {
-    "document.kind / .title / .id / .terms_digest / .reference": (
-        "the document's kind (claim_q1 … claim_q4), title, id, terms digest and footer reference"
+    "document.kind / .title / .id / .terms_digest / .reference / .revision": (
+        "the document's kind (claim_q1 … claim_q4), title, id, terms digest, footer reference and revision"
     ),
     "scheme.id / .title / .short_title / .version / .financial_year": "scheme identity",
     "scheme.year_start / .year_end": "the first and last days of the financial year",

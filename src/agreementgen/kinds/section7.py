@@ -165,6 +165,7 @@ VARIABLES: dict[str, str] = {
     "document.id": "stable document id scheme:vVERSION:PRACTICE:KIND (printed in the footer)",
     "document.terms_digest": "sha256 of the issued terms",
     "document.reference": "human-readable reference for the footer",
+    "document.revision": "the revision: 1, then 2, 3 … for each `generate --reissue`",
     "scheme.id / .title / .short_title / .version / .financial_year": "scheme identity",
     "scheme.year_start / .year_end": "first and last day of the financial year, '1 April 2017'",
     "scheme.list_size_date / .list_size_date_iso / .sign_up_deadline / .sign_up_deadline_iso": "key dates",

@@ -37,8 +37,8 @@ TITLE = "Service level agreement"
 
 # What an SLA template can use (dotted paths; ``[]`` marks a list of items).
 VARIABLES: dict[str, str] = {
-    "document.kind / .title / .id / .terms_digest / .reference": (
-        "the document's kind (sla_<contract>), title, id, terms digest and footer reference"
+    "document.kind / .title / .id / .terms_digest / .reference / .revision": (
+        "the document's kind (sla_<contract>), title, id, terms digest, footer reference and revision"
     ),
     "scheme.id / .title / .short_title / .version / .financial_year / .year_start / .year_end": (
         "scheme identity"

@@ -27,8 +27,8 @@ TITLE = "Year-end statement"
 
 # What a statement template can use (dotted paths; ``[]`` marks a list of items).
 VARIABLES: dict[str, str] = {
-    "document.kind / .title / .id / .terms_digest / .reference": (
-        "the document's kind (statement), title, id and footer reference (no terms)"
+    "document.kind / .title / .id / .terms_digest / .reference / .revision": (
+        "the document's kind (statement), title, id and footer reference (no terms; revision 1)"
     ),
     "scheme.id / .title / .short_title / .version / .financial_year": "scheme identity",
     "scheme.year_start / .year_end": "the first and last days of the financial year",
