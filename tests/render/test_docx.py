@@ -287,6 +287,7 @@ def test_custom_properties_identify_the_document_and_its_terms(lensfield, tmp_pa
         "scheme_version": "1",
         "practice_code": "D81001",
         "kind": "section7",
+        "doc_revision": "1",
     }
     assert read_custom_properties(lensfield) == expected
     saved = tmp_path / "D81001.docx"
