@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import io
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -157,6 +160,80 @@ def self_signed_certificate():
         x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
         keys.PrivateKeyInfo.load(der_key),
     )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A certificate and its private key: a practice's signing identity, or a certificate authority."""
+
+    certificate: Any  # cryptography's x509.Certificate
+    key: Any
+
+    def pem(self) -> bytes:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return self.certificate.public_bytes(Encoding.PEM)
+
+    def der(self) -> bytes:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return self.certificate.public_bytes(Encoding.DER)
+
+
+def make_identity(common_name: str, *, issuer: Identity | None = None, ca: bool = False) -> Identity:
+    """A certificate for ``common_name``, self-signed or issued by ``issuer``; a CA's if ``ca``."""
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                       cx509.NameAttribute(NameOID.ORGANIZATION_NAME, "agreementgen tests")])  # fmt: skip
+    now = datetime.datetime.now(datetime.UTC)
+    unused = ("key_encipherment", "data_encipherment", "key_agreement", "encipher_only", "decipher_only")
+    # A signer's certificate is for signing documents (non-repudiation); a CA's, for certificates.
+    usage = cx509.KeyUsage(digital_signature=True, content_commitment=not ca, key_cert_sign=ca, crl_sign=ca,
+                           **dict.fromkeys(unused, False))  # fmt: skip
+    certificate = (
+        cx509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer.certificate.subject if issuer else name)
+        .public_key(key.public_key())
+        .serial_number(cx509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(cx509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(issuer.key if issuer else key, hashes.SHA256())
+    )
+    return Identity(certificate, key)
+
+
+def digitally_sign(pdf: bytes, who: Identity, *, at: datetime.datetime | None = None) -> bytes:
+    """``pdf`` signed in its ``practice_digital_signature`` field by ``who``, with pyHanko; ``at`` is
+    the signing time the signer reports (its computer's clock: now, unless given)."""
+    from pyhanko.keys.internal import (
+        translate_pyca_cryptography_cert_to_asn1,
+        translate_pyca_cryptography_key_to_asn1,
+    )
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    class ClockedSigner(signers.PdfSigner):
+        def init_signing_session(self, pdf_out, existing_fields_only=False):  # type: ignore[no-untyped-def]
+            session = super().init_signing_session(pdf_out, existing_fields_only)
+            session.system_time = at or session.system_time
+            return session
+
+    signer = signers.SimpleSigner(
+        signing_cert=translate_pyca_cryptography_cert_to_asn1(who.certificate),
+        signing_key=translate_pyca_cryptography_key_to_asn1(who.key),
+        cert_registry=None,
+    )
+    meta = signers.PdfSignatureMetadata(field_name="practice_digital_signature")
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    return ClockedSigner(meta, signer=signer).sign_pdf(writer).getvalue()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from pypdf import PdfReader
 
 from agreementgen import bulk
 from agreementgen.bulk import RunOptions
+from agreementgen.context import long_date
 from agreementgen.ingest import ingest
 from agreementgen.records import Records
 from agreementgen.simulate import practice_entries
@@ -147,6 +148,7 @@ def test_ingest_reads_the_new_fields_value_from_a_return_filled_by_pdftk(runs, t
     pdftk_fill(tmp_path / "issued.pdf", entries, tmp_path / "inbox" / "return.pdf")
     records = Records.open(f"sqlite:///{runs['db']}")
     (outcome,) = ingest([tmp_path / "inbox"], records).files
-    assert (outcome.status, outcome.reasons) == ("accepted", ())
+    late = f"signed {long_date(date.today())}, after the sign-up deadline of 31 May 2017"  # a past scheme
+    assert (outcome.status, outcome.reasons) == ("accepted", (late,))
     recorded = next(r for r in records.returns_for() if r["id"] == outcome.return_id)["fields"]
     assert recorded["practice_website"] == "https://lensfield.example.nhs.uk"

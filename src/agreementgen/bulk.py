@@ -474,6 +474,7 @@ def run(
     _clean_temp_files(options.out_dir)
     done = _load_done(options.out_dir) if options.resume else {}
     records = Records.open(options.db_url)
+    records.set_scheme_rules(scheme.id, scheme.version, scheme.sign_up_deadline, scheme.returns.model_dump())
     files: list[FileResult] = []
     failures: list[tuple[str, str]] = []
     pending: list[IssuedDocument] = []

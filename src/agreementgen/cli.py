@@ -736,15 +736,24 @@ def ingest(
         Path | None, typer.Option("--scheme", "-s", help="Only accept forms of this scheme (YAML).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead.")] = False,
+    trust_roots: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust-roots",
+            help="A folder of trusted root certificates (PEM/DER: .pem .der .crt .cer): digital "
+            "signatures are checked against them. Without it, trust is not checked.",
+        ),
+    ] = None,
 ) -> None:
     """Read returned forms (PDF, DOCX, scans), check them against the issued register, record them.
 
     Exit code 0 when every file was accepted; 1 when any was flagged or rejected, or a path was
-    skipped (not a regular file); 2 for a usage error (a path that does not exist, a --scheme or
-    --db that cannot be used), when nothing was ingested.
+    skipped (not a regular file); 2 for a usage error (a path that does not exist, a --scheme,
+    --db or --trust-roots that cannot be used), when nothing was ingested.
     """
     from .ingest import FileOutcome, filename_text
     from .ingest import ingest as run_ingest
+    from .returns import load_trust_roots
 
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
@@ -754,6 +763,7 @@ def ingest(
         raise typer.Exit(USAGE_ERROR)
     try:
         scheme_id = load_any_scheme(scheme).id if scheme else None
+        roots = load_trust_roots(trust_roots) if trust_roots is not None else None
         records = Records.open(db)
     except AgreementgenError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -774,7 +784,7 @@ def ingest(
         task = progress.add_task("ingesting", total=None)
         report = run_ingest(
             paths, records, scheme_id=scheme_id,
-            on_file=show,
+            on_file=show, trust_roots=roots,
         )  # fmt: skip
     code = 0 if report.all_accepted else 1
     if as_json:
@@ -786,7 +796,7 @@ def ingest(
                                   "return_id": None}, ensure_ascii=False))  # fmt: skip
         raise typer.Exit(code)
     for f in report.files:
-        if f.new and f.status != "accepted":
+        if f.new and (f.status != "accepted" or f.reasons):  # an accepted one's reasons are notes
             err.print(f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}[/] {escape(f.path)}:")
             for reason in f.reasons:
                 err.print(f"    {escape(reason)}")

@@ -12,6 +12,8 @@ contracts officer can go straight to the cell or YAML line to fix::
     ├── RenderError              one practice's document could not be rendered
     ├── OutputError              a result could not be written (export, CSV/XLSX, packs)
     ├── RecordsError             the records database cannot be opened or written
+    ├── CertificateError         a trusted root certificate (``ingest --trust-roots``) cannot
+    │                            be read (names the file)
     └── ProblemsFound            several of the above found in one pass; ``.problems``
                                  holds every one (we report all, never just the first)
 
@@ -91,6 +93,10 @@ class RenderError(AgreementgenError):
 
 class RecordsError(AgreementgenError):
     """The records database could not be opened, migrated or written."""
+
+
+class CertificateError(AgreementgenError):
+    """A file given as a trusted root certificate is not one, or cannot be read."""
 
 
 class OutputError(AgreementgenError):

@@ -10,6 +10,14 @@ Owns the rules that turn what a file says (:mod:`agreementgen.returns`) into a s
   signature that is broken or does not cover the whole file, a flattened or scanned form;
 * ``accepted`` — everything checks; it becomes the practice's current sign-up.
 
+Then the scheme's rules for returns (:class:`~agreementgen.scheme.ReturnRules`, kept in the
+records database by ``generate``: :meth:`~agreementgen.records.Records.scheme_rules`) decide
+what a return gets that is **late** — signed (the typed date, or the digital signature's
+time) or received (the ingest's day) after the scheme's sign-up deadline — or whose digital
+signature's certificate is **untrusted** (given ``--trust-roots``) or **in another name** than
+the typed signatory's (:func:`same_person`): accepted with the reason kept as a note, flagged,
+or (a late one) rejected. Every return records its signature's check and whether it was late.
+
 Nothing is lost. Every regular file given to a run, or found in a folder it is given, gets
 exactly one row in the records database with every reason, whatever it contains and whatever
 it is called (idempotent by sha256): a failure anywhere in reading, judging or recording one
@@ -29,17 +37,21 @@ import os
 import re
 import stat
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .context import DOC_ID_FIELD, parse_document_id
+from .context import DOC_ID_FIELD, long_date, parse_document_id
 from .errors import RecordsError
 from .kinds.claim import COUNT_PREFIX
 from .records import DOC_ID_CHARS, Recorded, Records, ReturnRecord
-from .returns import MAX_RETURN_BYTES, ReadReturn, library_message, read_return
+from .returns import MAX_RETURN_BYTES, ReadReturn, TrustRoots, library_message, read_return
+from .scheme import ReturnRules
 from .wording import Wording, check_docx, check_pdf
 
 SIGNATORY_NAME = "practice_signatory_name"
@@ -398,6 +410,113 @@ def judge(
     return ("flagged" if problems else "accepted"), problems + notes, doc_scheme, practice_code, signed
 
 
+# Titles are not part of a person's name: ignored when a typed name meets a certificate's.
+TITLES = frozenset({"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "rev"})
+
+
+@dataclass(frozen=True)
+class Ruled:
+    """A return's status and reasons once the scheme's rules for returns are applied, what is
+    recorded of its digital signature, and whether it was late."""
+
+    status: str
+    reasons: list[str]
+    signature: dict[str, Any]
+    late: bool
+
+
+def apply_return_rules(
+    read: ReadReturn,
+    judged: tuple[str, list[str], str | None, str | None, str | None],
+    records: Records,
+    today: date,
+) -> Ruled:
+    """:func:`judge`'s verdict with the scheme's rules for returns applied (see the module docstring).
+
+    A rejected return stays as it is. A broken or altered signature is already flagged by
+    :func:`judge`; a signature that is not valid names nobody, so only a valid one is held to the
+    trust and signer rules. A rule's ``accept`` keeps its reason on the accepted return as a note.
+    """
+    status, reasons, scheme_id, _practice, signed = judged
+    signature = read.signature.as_dict() if read.signature else {}
+    if read.signature is not None:
+        typed = read.fields.get(SIGNATORY_NAME, "")
+        common_name = read.signature.common_name
+        signature["typed_signatory"] = typed
+        signature["matches_signatory"] = same_person(typed, common_name) if typed and common_name else None
+    if status == "rejected":
+        return Ruled(status, reasons, signature, False)
+    deadline, kept = records.scheme_rules(scheme_id) if scheme_id else (None, {})
+    # A rule this release does not know (kept by a newer one) is passed over, not a failure per file.
+    rules = ReturnRules.model_validate({k: v for k, v in kept.items() if k in ReturnRules.model_fields})
+    outcomes: list[tuple[str, str]] = []  # (accept / flag / reject, why)
+    if read.signature is not None and read.signature.valid and not read.signature.problem:
+        who = _shown(read.signature.common_name or read.signature.signer or "no one")
+        if read.signature.trust == "untrusted":
+            why = read.signature.trust_problem or "it does not chain to a trusted root"
+            outcomes.append(
+                (rules.untrusted_signature, f"the digital signature ({who}) is not trusted: {why}")
+            )
+        if signature["matches_signatory"] is False:
+            typed = _shown(signature["typed_signatory"])
+            outcomes.append((rules.signer_mismatch, f"the digital signature is in the name of '{who}', "
+                             f"not of the typed signatory '{typed}'"))  # fmt: skip
+    late = _lateness(deadline, signed, read, today)
+    if late:
+        outcomes.append((rules.late, late))
+    for rule, why in outcomes:
+        reasons = [*reasons, why]
+        if rule == "flag" and status == "accepted":
+            status = "flagged"
+        elif rule == "reject":
+            status = "rejected"
+    return Ruled(status, reasons, signature, late is not None)
+
+
+def _lateness(deadline: date | None, signed: str | None, read: ReadReturn, today: date) -> str | None:
+    """Why the return is late (signed, else received, after the deadline), or None if it is not."""
+    if deadline is None:
+        return None
+    dates = [("signed", date.fromisoformat(signed))] if signed else []
+    digital = read.signature
+    if digital is not None and digital.valid and digital.signed_at:
+        dates.append(("digitally signed", _uk_day(datetime.fromisoformat(digital.signed_at))))
+    after = [(when, how) for how, when in dates if when > deadline]
+    if after:
+        when, how = max(after)
+        return f"{how} {long_date(when)}, after the sign-up deadline of {long_date(deadline)}"
+    if today > deadline:
+        return f"received {long_date(today)}, after the sign-up deadline of {long_date(deadline)}"
+    return None
+
+
+def _uk_day(moment: datetime) -> date:
+    """The day in the UK at ``moment`` (a signature at 00:30 BST on 1 June was made on 1 June)."""
+    try:
+        return moment.astimezone(ZoneInfo("Europe/London")).date()
+    except ZoneInfoNotFoundError:  # no time-zone database here: the day where it was signed
+        return moment.date()
+
+
+def same_person(typed: str, certificate_name: str) -> bool:
+    """Whether a typed signatory and a certificate's common name name the same person.
+
+    Both are compared as words: letter case, accents (Siân = Sian), punctuation, hyphens and
+    spacing do not count, nor does the order of the words (a smartcard's ``OWEN Sian``), nor
+    titles (Dr, Mr, Mrs, Ms, Miss, Mx, Prof, Sir, Dame, Rev), nor anything in brackets. Every
+    other word must be in both: ``Dr S Owen`` is not ``Sian Owen`` (an initial is not a name).
+    """
+    words = _name_words(typed)
+    return bool(words) and words == _name_words(certificate_name)
+
+
+def _name_words(name: str) -> list[str]:
+    plain = unicodedata.normalize("NFKD", re.sub(r"\([^)]*\)", " ", name))
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    words = re.findall(r"[^\W_]+", plain.replace("'", "").replace("’", ""))
+    return sorted(w for w in words if w not in TITLES)
+
+
 def _count_problems(fields: dict[str, str], terms: dict[str, str], wanted: Iterable[str]) -> list[str]:
     """Activity counts on a claim form: whole numbers, not negative, within the issued cap."""
     problems = []
@@ -444,7 +563,12 @@ def signature_kind(read: ReadReturn) -> str:
 
 
 def ingest_file(
-    path: Path, records: Records, *, scheme_id: str | None = None, today: date | None = None
+    path: Path,
+    records: Records,
+    *,
+    scheme_id: str | None = None,
+    today: date | None = None,
+    trust_roots: TrustRoots | None = None,
 ) -> Recorded | Skipped:
     """Read, judge and record one file; a path that is not a regular file is skipped unopened.
 
@@ -453,7 +577,9 @@ def ingest_file(
     contents = read_file(path)
     if isinstance(contents, Skipped):
         return contents
-    return ingest_contents(contents, filename_text(path), records, scheme_id=scheme_id, today=today)
+    return ingest_contents(
+        contents, filename_text(path), records, scheme_id=scheme_id, today=today, trust_roots=trust_roots
+    )
 
 
 def ingest_contents(
@@ -463,8 +589,11 @@ def ingest_contents(
     *,
     scheme_id: str | None = None,
     today: date | None = None,
+    trust_roots: TrustRoots | None = None,
 ) -> Recorded:
     """Judge and record what was read of one file, as exactly one return on record.
+
+    A digital signature is checked against ``trust_roots`` (none: its trust is not checked).
 
     A failure while judging (a bug of ours or of a library, met on this file) becomes a
     rejection naming it. If the database refuses the return as read (a value it cannot hold),
@@ -473,7 +602,7 @@ def ingest_contents(
     could be recorded either, and a re-run carries on where this one stopped.
     """
     try:
-        read = read_return(contents.data) if contents.problem is None else None
+        read = read_return(contents.data, trust_roots) if contents.problem is None else None
         record = _judged(read, contents, name, records, scheme_id=scheme_id, today=today)
     except Exception as exc:  # whatever it is, it is this file's: recorded, never fatal to the run
         why = f"could not be judged: {library_message(exc)} (an agreementgen bug: keep the file, report it)"
@@ -510,7 +639,9 @@ def _judged(
 ) -> ReturnRecord:
     if read is None:
         return _rejected(contents, name, contents.problem or "not read")
-    status, reasons, doc_scheme, practice, signed = judge(read, records, scheme_id=scheme_id, today=today)
+    judged = judge(read, records, scheme_id=scheme_id, today=today)
+    _, _, doc_scheme, practice, signed = judged
+    ruled = apply_return_rules(read, judged, records, today or date.today())
     signer = (
         read.signature.signer
         if read.signature and read.signature.signer
@@ -527,13 +658,15 @@ def _judged(
         scheme_id=doc_scheme,
         practice_code=practice,
         kind=parsed[3] if parsed else None,
-        status=status,
-        reasons=reasons,
+        status=ruled.status,
+        reasons=ruled.reasons,
         fields=read.fields,
         signature_kind=signature_kind(read),
         signer=signer,
         signed_date=signed,
         revision=read.revision if doc_scheme else None,
+        signature=ruled.signature,
+        late=ruled.late,
     )
 
 
@@ -573,8 +706,13 @@ def ingest(
     scheme_id: str | None = None,
     today: date | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
+    trust_roots: TrustRoots | None = None,
 ) -> IngestReport:
-    """Ingest every file under ``paths``; files already on record (same sha256) are not judged again."""
+    """Ingest every file under ``paths``; files already on record (same sha256) are not judged again.
+
+    ``today`` is the day the returns are received (for lateness); ``trust_roots`` the certificates
+    a digital signature must chain to (:func:`agreementgen.returns.load_trust_roots`).
+    """
     start = time.perf_counter()
     report = IngestReport()
     known = records.known_returns()
@@ -586,7 +724,8 @@ def ingest(
         name = filename_text(path)
         recorded = known.get(contents.sha256)
         if recorded is None:
-            recorded = ingest_contents(contents, name, records, scheme_id=scheme_id, today=today)
+            recorded = ingest_contents(contents, name, records, scheme_id=scheme_id, today=today,
+                                       trust_roots=trust_roots)  # fmt: skip
         outcome = FileOutcome(**dataclasses.asdict(recorded), path=name)
         report.files.append(outcome)
         if on_file:

@@ -7,7 +7,10 @@ It owns the database schema and every read/write of it:
   from) and the files rendered for it (format, path, sha256, template sha256);
 * **returns** — one row per returned file ever ingested (sha256-unique, so ingesting
   the same bytes twice changes nothing), with its status, every reason, the entries
-  read from it and the signature kind;
+  read from it, the signature kind, the digital signature's check and whether it was late;
+* **scheme rules** — per scheme, its sign-up deadline and its rules for returns
+  (:class:`agreementgen.scheme.ReturnRules`), put there by ``generate`` so that ``ingest``
+  applies them without being given the spec;
 * **sign-ups** — the current accepted return per scheme, practice and document kind. A newer
   accepted return supersedes the older (``returns.superseded_by``); both stay.
 
@@ -35,7 +38,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
@@ -337,6 +340,8 @@ class Recorded:
     practice_code: str | None
     signature_kind: str
     superseded: int | None = None  # the accepted return this one replaced
+    signature: dict[str, Any] = field(default_factory=dict)  # the digital signature's check, if any
+    late: bool = False  # signed or received after the sign-up deadline
 
 
 _RECORDED_COLUMNS = (
@@ -347,6 +352,8 @@ _RECORDED_COLUMNS = (
     returns.c.doc_id,
     returns.c.practice_code,
     returns.c.signature_kind,
+    returns.c.signature_json,
+    returns.c.late,
 )
 
 
@@ -370,7 +377,8 @@ def _kind_of(doc_id: str) -> str | None:
 def _recorded(row: Any) -> Recorded:
     """A return already on record, as a re-ingest reports it."""
     return Recorded(row.id, False, row.status, tuple(json.loads(row.reasons_json)), row.doc_id,
-                    row.practice_code, row.signature_kind)  # fmt: skip
+                    row.practice_code, row.signature_kind, signature=json.loads(row.signature_json),
+                    late=bool(row.late))  # fmt: skip
 
 
 def _now() -> str:
@@ -745,7 +753,7 @@ class Records:
                 signer = (record.signed_date, record.signer, record.signature_kind)
                 superseded = _make_signup(conn, key, str(record.doc_id), new_id, signer, now)
         return Recorded(int(new_id), True, status, tuple(reasons), record.doc_id, record.practice_code,
-                        record.signature_kind, superseded)  # fmt: skip
+                        record.signature_kind, superseded, record.signature, record.late)  # fmt: skip
 
     def review(self, target: str, decision: str, reason: str, by: str) -> Reviewed:
         """A person's decision on a flagged return: ``target`` is a return id (``12`` or ``#12``) or a
@@ -793,7 +801,7 @@ class Records:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def returns_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
-        """Every return on record (oldest first), with reasons and entries decoded."""
+        """Every return on record (oldest first), with reasons, entries and signature decoded."""
         query = select(returns).order_by(returns.c.id)
         if scheme_id:
             query = query.where(returns.c.scheme_id == scheme_id)
@@ -802,7 +810,35 @@ class Records:
         for row in rows:
             row["reasons"] = json.loads(row.pop("reasons_json"))
             row["fields"] = json.loads(row.pop("fields_json"))
+            row["signature"] = json.loads(row.pop("signature_json"))
         return rows
+
+    def set_scheme_rules(
+        self, scheme_id: str, version: str, deadline: date | None, rules: dict[str, Any]
+    ) -> None:
+        """Keep a scheme's sign-up deadline and rules for returns (replacing what was kept)."""
+        values = {
+            "scheme_version": version,
+            "sign_up_deadline": deadline.isoformat() if deadline else None,
+            "rules_json": json.dumps(rules, sort_keys=True, ensure_ascii=False),
+            "updated_at": _now(),
+        }
+        where = scheme_rules.c.scheme_id == scheme_id
+        with self._begin() as conn:
+            if conn.execute(select(scheme_rules.c.scheme_id).where(where)).first() is None:
+                conn.execute(insert(scheme_rules).values(scheme_id=scheme_id, **values))
+            else:
+                conn.execute(update(scheme_rules).where(where).values(**values))
+
+    def scheme_rules(self, scheme_id: str) -> tuple[date | None, dict[str, Any]]:
+        """A scheme's sign-up deadline (None: none) and rules for returns ({}: the defaults)."""
+        query = select(scheme_rules.c.sign_up_deadline, scheme_rules.c.rules_json)
+        with self._begin() as conn:
+            row = conn.execute(query.where(scheme_rules.c.scheme_id == scheme_id)).first()
+        if row is None:
+            return None, {}
+        deadline = date.fromisoformat(row.sign_up_deadline) if row.sign_up_deadline else None
+        return deadline, json.loads(row.rules_json)
 
     def signups_for(self, scheme_id: str) -> dict[str, dict[str, Any]]:
         """document id → the current sign-up (accepted return) for that document."""

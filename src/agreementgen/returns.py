@@ -10,8 +10,10 @@ issued register (that is :mod:`agreementgen.ingest`). Given a file's bytes it fi
   DOCX's custom property ``doc_id``;
 * the **entries**: every form field (PDF) or tagged content control (DOCX) as text —
   the practice's entries and the issued terms alike;
-* a **digital signature**, validated with pyHanko: intact, covering the whole file,
-  the signer's certificate subject.
+* a **digital signature**, validated with pyHanko: intact and valid, covering the whole
+  file or not, the signer's certificate (subject, common name, issuer), the signing time
+  its signer reports and, given trusted roots (:func:`load_trust_roots`), whether the
+  certificate chains to one of them. What the scheme makes of these is ingest's.
 
 Anything that stops the file being read is a :class:`Finding` of severity
 ``rejected``; anything that lets it be read but needs a person is ``flagged``.
@@ -26,19 +28,22 @@ tracebacks. Their loggers are kept out of the terminal here, where they are used
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
+import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from .context import DOC_ID_FIELD, parse_document_id
-from .errors import AgreementgenError
+from .errors import AgreementgenError, CertificateError
 from .render.docx import read_content_controls, read_custom_properties, read_main_part
 
 Severity = Literal["rejected", "flagged"]
@@ -84,17 +89,30 @@ class Finding:
     reason: str
 
 
+Trust = Literal["trusted", "untrusted", "not checked"]
+TrustRoots = tuple[Any, ...]  # asn1crypto certificates, as pyHanko takes them
+
+
 @dataclass
 class Signature:
     """A digital signature found in the file, as pyHanko judged it."""
 
     field: str
-    intact: bool
-    valid: bool
-    whole_file: bool
-    signer: str
-    signed_at: str | None
-    problem: str | None = None
+    intact: bool  # the signed bytes are as signed
+    valid: bool  # intact, and the signature over them is cryptographically sound
+    whole_file: bool  # it covers the whole file: nothing added after signing
+    signer: str  # the certificate's subject, as text ("Common Name: …, Organization: …")
+    signed_at: str | None  # ISO; the time the signer's computer reported, not proof of it
+    problem: str | None = None  # why it could not be checked at all
+    common_name: str = ""  # the certificate's common name: the person it names
+    issuer: str = ""  # who issued the certificate, as text
+    certificate_sha256: str = ""
+    trust: Trust = "not checked"  # against the trusted roots, if ingest was given any
+    trust_problem: str | None = None  # why it is untrusted
+
+    def as_dict(self) -> dict[str, Any]:
+        """What is recorded of it (``returns.signature_json``) and printed by ``ingest --json``."""
+        return asdict(self)
 
 
 @dataclass
@@ -119,8 +137,12 @@ class ReadReturn:
         self.findings.append(Finding("flagged", reason))
 
 
-def read_return(data: bytes) -> ReadReturn:
-    """Everything a returned file says about itself (never raises for a bad file)."""
+def read_return(data: bytes, trust_roots: TrustRoots | None = None) -> ReadReturn:
+    """Everything a returned file says about itself (never raises for a bad file).
+
+    A digital signature is checked against ``trust_roots`` (:func:`load_trust_roots`); with
+    none, its trust is "not checked".
+    """
     if not data:
         return ReadReturn("unknown").reject("empty file")
     if len(data) > MAX_RETURN_BYTES:
@@ -129,7 +151,9 @@ def read_return(data: bytes) -> ReadReturn:
         )
     head = data[:1024]
     if b"%PDF-" in head:
-        return _guarded(_read_pdf, data, "pdf", "not a readable PDF")
+        return _guarded(
+            functools.partial(_read_pdf, trust_roots=trust_roots), data, "pdf", "not a readable PDF"
+        )
     if data.startswith(b"PK\x03\x04"):
         return _guarded(_read_docx, data, "docx", "not a readable DOCX")
     for magic, what in _MAGIC:
@@ -202,7 +226,7 @@ def _revision(text: str | None) -> int | None:
 TERMS_PREFIX = "terms."
 
 
-def _read_pdf(data: bytes) -> ReadReturn:
+def _read_pdf(data: bytes, trust_roots: TrustRoots | None = None) -> ReadReturn:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -256,7 +280,7 @@ def _read_pdf(data: bytes) -> ReadReturn:
         else:
             _identify_scan(data, result)
     if SIGNATURE_FIELD in raw and raw[SIGNATURE_FIELD].get("/V") is not None:
-        result.signature = _validate_signature(data)
+        result.signature = _validate_signature(data, trust_roots)
     return result
 
 
@@ -330,7 +354,7 @@ def decode_qr(pdf: bytes, pages: int = 8) -> str | None:
     return None
 
 
-def _validate_signature(data: bytes) -> Signature:
+def _validate_signature(data: bytes, trust_roots: TrustRoots | None) -> Signature:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
@@ -343,17 +367,116 @@ def _validate_signature(data: bytes) -> Signature:
                 SIGNATURE_FIELD, False, False, False, "", None, "the signature could not be found"
             )
         embedded = signatures[0]
-        # No trust roots: we record who signed; whether to trust the certificate is the team's call.
-        status = validate_pdf_signature(embedded, ValidationContext(trust_roots=[], allow_fetching=False))
-        subject = embedded.signer_cert.subject.human_friendly
+        # Without roots pyHanko finds no chain for any certificate: its verdict means nothing,
+        # so the trust is "not checked" rather than "untrusted". Nothing is fetched (no network).
+        context = ValidationContext(trust_roots=list(trust_roots or ()), allow_fetching=False)
+        status = validate_pdf_signature(embedded, context)
+        certificate = embedded.signer_cert
         signed_at = embedded.self_reported_timestamp
+        trust: Trust = "not checked"
+        if trust_roots is not None:
+            trust = "trusted" if status.trusted else "untrusted"
         return Signature(
             field=SIGNATURE_FIELD,
             intact=bool(status.intact),
             valid=bool(status.intact and status.valid),
             whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
-            signer=subject,
+            signer=certificate.subject.human_friendly,
             signed_at=signed_at.isoformat() if signed_at else None,
+            common_name=_common_name(certificate.subject),
+            issuer=certificate.issuer.human_friendly,
+            certificate_sha256=certificate.sha256.hex(),
+            trust=trust,
+            trust_problem=_trust_problem(status, certificate) if trust == "untrusted" else None,
         )
     except Exception as exc:  # pyHanko raises many types for a damaged signature
         return Signature(SIGNATURE_FIELD, False, False, False, "", None, library_message(exc))
+
+
+def _common_name(name: Any) -> str:
+    value = name.native.get("common_name", "") if isinstance(name.native, dict) else ""
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+_TRUST_PROBLEMS = {
+    "NO_CERTIFICATE_CHAIN_FOUND": "its certificate does not chain to any of the trusted roots",
+    "EXPIRED": "its certificate has expired",
+    "OUT_OF_BOUNDS_NO_POE": "its certificate has expired",
+    "OUT_OF_BOUNDS_NOT_REVOKED": "its certificate has expired",
+    "NOT_YET_VALID": "its certificate is not valid yet",
+    "REVOKED": "its certificate was revoked",
+    "REVOKED_NO_POE": "its certificate was revoked",
+    "REVOKED_CA_NO_POE": "a certificate in its chain was revoked",
+    "SIG_CONSTRAINTS_FAILURE": "its certificate is not one for signing documents (key usage)",
+    "CHAIN_CONSTRAINTS_FAILURE": "its certificate chain breaks a limit a CA in it sets",
+}
+
+
+def _trust_problem(status: Any, certificate: Any) -> str:
+    """Why pyHanko did not trust the certificate, in words (its AdES sub-indication)."""
+    if certificate.self_signed != "no":  # asn1crypto: "yes", "maybe" (same names, unverified) or "no"
+        return "its certificate is self-signed (nobody vouches for it) and is not one of the trusted roots"
+    indication = getattr(status, "trust_problem_indic", None)
+    name = getattr(indication, "name", "")
+    if name in _TRUST_PROBLEMS:
+        return _TRUST_PROBLEMS[name]
+    return f"its certificate could not be trusted ({name.lower().replace('_', ' ') or 'no reason given'})"
+
+
+# --- trusted roots ------------------------------------------------------------------------------
+
+MAX_CERTIFICATE_BYTES = 1024 * 1024  # a certificate is a few KB; a bundle of roots, a few hundred
+
+
+def load_trust_roots(folder: str | os.PathLike[str]) -> TrustRoots:
+    """Every certificate in ``folder``: the roots a digital signature's certificate must chain to.
+
+    Each file directly in the folder (any name; ``.pem``, ``.der``, ``.crt``, ``.cer`` are usual)
+    holds one DER certificate or one or more PEM ones. Hidden files and sub-folders are passed
+    over. Any other file is refused with its name (:class:`CertificateError`): a private key or a
+    stray document among the roots is a mistake to fix, not something to skip quietly.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        why = "not a folder" if path.exists() else "no such folder"
+        raise CertificateError(f"{why}: --trust-roots takes a folder of certificates", path=path)
+    roots: list[Any] = []
+    for item in sorted(path.iterdir()):
+        if item.name.startswith(".") or item.is_dir():
+            continue
+        roots += _certificates_in(item)
+    if not roots:
+        raise CertificateError("no certificates in the folder given as --trust-roots", path=path)
+    return tuple(roots)
+
+
+def _certificates_in(path: Path) -> list[Any]:
+    from cryptography import x509
+    from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
+
+    def refuse(why: str) -> CertificateError:
+        return CertificateError(f"not a trusted root certificate: {why}", path=path)
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would never end
+            raise refuse("not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CERTIFICATE_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read it ({exc.strerror or library_message(exc)})") from exc
+    if len(data) > MAX_CERTIFICATE_BYTES:
+        raise refuse(f"over {MAX_CERTIFICATE_BYTES:,} bytes, too large for certificates")
+    try:
+        if _PEM_BLOCK.search(data):
+            found = sorted({m.decode("ascii") for m in _PEM_BLOCK.findall(data)})
+            if "CERTIFICATE" not in found:
+                raise refuse(f"a PEM file with no CERTIFICATE in it (it holds {', '.join(found)})")
+            certificates = x509.load_pem_x509_certificates(data)
+        else:
+            certificates = [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:  # cryptography's one error for what does not parse
+        raise refuse(f"expected an X.509 certificate, PEM or DER ({library_message(exc)})") from exc
+    return [translate_pyca_cryptography_cert_to_asn1(c) for c in certificates]
+
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")

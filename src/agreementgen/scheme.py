@@ -232,6 +232,23 @@ class TermsSection(_Strict):
     paragraphs: list[Text] = Field(min_length=1)
 
 
+class ReturnRules(_Strict):
+    """What ``ingest`` does with a return that is late or whose digital signature is in doubt.
+
+    ``accept`` records it accepted, the reason kept with it as a note; ``flag`` leaves it for a
+    person (``agreementgen review``); ``reject`` refuses it. Ingest reads these from the records
+    database, where ``generate`` puts them, so it needs no spec (README: "Rules for returns").
+    """
+
+    # Signed (the typed date, or the digital signature's time) or received after sign_up_deadline.
+    late: Literal["accept", "flag", "reject"] = "flag"
+    # A digital signature whose certificate does not chain to a root given by ``--trust-roots``;
+    # without ``--trust-roots`` trust is not checked and this rule never applies.
+    untrusted_signature: Literal["accept", "flag"] = "accept"
+    # A digital signature in another name than the typed signatory's (see ingest.same_person).
+    signer_mismatch: Literal["accept", "flag"] = "flag"
+
+
 class SchemeIdentity(_Strict):
     """What every scheme spec starts with, whatever its funding model."""
 
@@ -242,6 +259,7 @@ class SchemeIdentity(_Strict):
     provenance: Provenance = Provenance()
     commissioner: Commissioner
     financial_year: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}/[0-9]{2}$")]
+    returns: ReturnRules = ReturnRules()
 
     @field_validator("version", mode="before")
     @classmethod
