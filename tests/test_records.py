@@ -92,7 +92,7 @@ def test_a_database_from_before_alembic_that_is_newer_is_refused_too(tmp_path: P
         conn.executescript("create table meta (key varchar(64) primary key, value text not null);"
                            "insert into meta values ('schema_version', '7');")  # fmt: skip
     with pytest.raises(
-        RecordsError, match="schema version 7, newer than this agreementgen understands \\(4\\)"
+        RecordsError, match="schema version 7, newer than this agreementgen understands \\(5\\)"
     ):
         Records.open(f"sqlite:///{path}")
 
@@ -137,7 +137,7 @@ def test_a_version_1_database_is_migrated_keeping_its_register(tmp_path: Path):
             """
         )
     records = Records.open(f"sqlite:///{path}")
-    assert records.schema_version() == SCHEMA_VERSION == 4
+    assert records.schema_version() == SCHEMA_VERSION == 5
     kept = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
     assert kept is not None and kept.practice_name == "Lensfield" and kept.form_tags == ()
     assert kept.revision == 1 and kept.terms_digest == "sha256:x" and kept.wording == ""
@@ -149,3 +149,54 @@ def test_form_tags_round_trip(db_url: str):
     records.register_issued([dataclasses.replace(doc(), form_tags=("lead_a", "practice_signature"))])
     back = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
     assert back is not None and back.form_tags == ("lead_a", "practice_signature")
+
+
+def test_a_schema_3_database_keeps_each_issue_as_a_revision(tmp_path: Path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from agreementgen import migrations
+
+    url = f"sqlite:///{tmp_path / 'v3.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(migrations.SCRIPTS))
+    doc = "q:v1:D81001:section7"
+    with create_engine(url).begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")  # the release before revisions
+        conn.execute(
+            text(
+                "insert into issued (doc_id, scheme_id, scheme_version, practice_code, practice_name, kind, "
+                "terms_json, terms_digest, practice_json, form_json, first_issued_at, last_issued_at) values "
+                "(:d, 'q', '1', 'D81001', 'Lensfield', 'section7', :t, 'sha256:b', '{}', '[]', '2026-01-01', "
+                "'2026-02-01')"
+            ),
+            {"d": doc, "t": '{"term_total": "£12,000.00"}'},
+        )
+        conn.execute(
+            text("insert into issued_files values (:d, 'pdf', 'D81001/section7.pdf', 'c', 't')"), {"d": doc}
+        )
+        for digest, total, at in (
+            ("sha256:a", "£11,600.00", "2026-01-01"),
+            ("sha256:b", "£12,000.00", "2026-02-01"),
+        ):
+            conn.execute(
+                text(
+                    "insert into issue_events (doc_id, terms_digest, terms_json, issued_at) "
+                    "values (:d, :g, :t, :a)"
+                ),
+                {"d": doc, "g": digest, "t": f'{{"term_total": "{total}"}}', "a": at},
+            )
+    records = Records.open(url)
+    one, two = records.revisions_of(doc)
+    assert (one.revision, one.terms["term_total"], one.superseded_at, one.files) == (
+        1,
+        "£11,600.00",
+        "2026-02-01",
+        (),
+    )
+    assert (two.revision, two.terms["term_total"], two.superseded_at) == (2, "£12,000.00", None)
+    assert two.files == (IssuedFile("pdf", "D81001/section7.pdf", "c", "t"),)
+    current = records.issued_document(doc)
+    assert current is not None and current.revision == 2 and current.wording == ""

@@ -930,7 +930,10 @@ def status(
 def export(
     table: Annotated[
         str,
-        typer.Option("--table", help="signups, returns, issued, revisions, reviews, year_end or activity."),
+        typer.Option(
+            "--table",
+            help="signups, returns, issued, revisions, scheme_rules, reviews, year_end or activity.",
+        ),
     ],
     to: Annotated[Path, typer.Option("--to", help="A .csv or .xlsx file to write.")],
     db: DbOpt = None,

@@ -4,7 +4,9 @@ It owns the database schema and every read/write of it:
 
 * the **issued register** — each issued document (its id, scheme and version,
   practice, kind, the issued terms and their digest, the practice data it was made
-  from) and the files rendered for it (format, path, sha256, template sha256);
+  from, its current revision) and the files rendered for it (format, path, sha256,
+  template sha256); and, append-only, every **revision** of it: its terms, its wording
+  (:mod:`agreementgen.wording`), its files, why it was reissued and when it was superseded;
 * **returns** — one row per returned file ever ingested (sha256-unique, so ingesting
   the same bytes twice changes nothing), with its status, every reason, the entries
   read from it, the signature kind, the digital signature's check and whether it was late;
@@ -21,9 +23,10 @@ deadlocking, and the sha256 unique key means neither duplicates the other's rows
 The schema is created on first use and migrated by Alembic (``agreementgen.migrations``):
 opening a database brings it to the newest step, and a database made before Alembic is
 stamped by the ``schema_version`` in its ``meta`` table first. Registering is
-idempotent: issuing the same document with the same terms again changes nothing
-but the file rows; issuing it with different terms keeps the old terms in
-``issue_events`` (nothing is lost) and makes the new ones current.
+idempotent: issuing the same revision again changes nothing but the file rows; the
+next revision (``generate --reissue``) is added beside the old one, which is marked
+superseded and keeps everything it said (``bulk`` refuses different bytes under the
+same revision).
 
 URLs: ``sqlite:///agreementgen.db`` (the default, a file in the current folder),
 ``sqlite:////abs/path.db``, or ``postgresql+psycopg://user:pass@host/db`` for a
@@ -65,8 +68,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import RecordsError
 
-SCHEMA_VERSION = 4  # 1: issued register; 2: + returns, signups, year_end, issued.form_json; 3: + reviews;
-# 4: + revisions (replacing issue_events), issued.revision, returns.revision/signature_json/late
+SCHEMA_VERSION = 5  # 1: issued register; 2: + returns, signups, year_end, issued.form_json; 3: + reviews;
+# 4: + revisions (replacing issue_events), issued.revision, returns.revision/signature_json/late;
+# 5: + messages, mail_in, imap_seen, returns.message_id/sender
 DEFAULT_URL = "sqlite:///agreementgen.db"
 URL_ENV = "AGREEMENTGEN_DB"
 
@@ -155,6 +159,49 @@ returns = Table(
     Column("revision", Integer),  # the revision of the document it was judged against
     Column("signature_json", Text, nullable=False, server_default="{}"),  # the digital signature's check
     Column("late", Boolean, nullable=False, server_default=false()),  # after the sign-up deadline
+    Column("message_id", String(255)),  # the mail message it came in, if it came by mail
+    Column("sender", Text, nullable=False, server_default=""),  # who sent that message
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(255), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # send / remind
+    Column("scheme_id", String(64), nullable=False, index=True),
+    Column("practice_code", String(16), nullable=False, index=True),
+    Column("recipients_json", Text, nullable=False),
+    Column("documents_json", Text, nullable=False),  # [{"doc_id": …, "revision": …}]
+    Column("subject", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),  # outbox / sent / temporary / refused / dry-run
+    Column("reply", Text, nullable=False, server_default=""),  # the server's words, if any
+    Column("path", Text, nullable=False, server_default=""),  # the .eml written, for the outbox
+    Column("by", Text, nullable=False, server_default=""),
+)
+
+mail_in = Table(
+    "mail_in",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(255), nullable=False, unique=True),
+    Column("sender", Text, nullable=False),
+    Column("received_at", String(32), nullable=False),
+    Column("source", Text, nullable=False),  # the file or mailbox it came from
+    Column("subject", Text, nullable=False, server_default=""),
+    Column("attachments", Integer, nullable=False, server_default="0"),
+    Column("outcome", Text, nullable=False, server_default=""),
+    Column("taken_at", String(32), nullable=False),
+)
+
+imap_seen = Table(
+    "imap_seen",
+    metadata,
+    Column("mailbox", String(255), primary_key=True),
+    Column("uidvalidity", String(32), primary_key=True),
+    Column("uid", Integer, primary_key=True, autoincrement=False),
+    Column("seen_at", String(32), nullable=False),
 )
 
 signups = Table(
@@ -200,6 +247,7 @@ reviews = Table(
 TABLES = {
     "issued": issued,
     "revisions": revisions,
+    "scheme_rules": scheme_rules,
     "returns": returns,
     "signups": signups,
     "year_end": year_end,
