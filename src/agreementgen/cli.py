@@ -710,6 +710,12 @@ def ingest(
         Path | None, typer.Option("--scheme", "-s", help="Only accept forms of this scheme (YAML).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead.")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Processes reading and judging files (0: one per CPU core)."
+        ),
+    ] = 1,
 ) -> None:
     """Read returned forms (PDF, DOCX, scans), check them against the issued register, record them.
 
@@ -748,7 +754,7 @@ def ingest(
         task = progress.add_task("ingesting", total=None)
         report = run_ingest(
             paths, records, scheme_id=scheme_id,
-            on_file=show,
+            on_file=show, jobs=jobs or os.cpu_count() or 1,
         )  # fmt: skip
     code = 0 if report.all_accepted else 1
     if as_json:
