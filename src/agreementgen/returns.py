@@ -191,12 +191,13 @@ TERMS_PREFIX = "terms."
 
 
 def _read_pdf(data: bytes) -> ReadReturn:
-    from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    from .pdfobjects import FormReader
 
     result = ReadReturn("pdf")
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
+        reader = FormReader(data)  # pypdf's PdfReader(strict=False), parsing plain objects faster
         if reader.is_encrypted:
             # An owner password alone still lets anyone read it; a user password does not.
             try:
