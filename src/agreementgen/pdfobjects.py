@@ -87,6 +87,21 @@ _MAX_DEPTH = 32
 _MAX_ITEMS = 10_000
 
 
+# Names and strings met before, by their bytes in the file: the forms of one template repeat the
+# same field names, appearances and labels in every return, and pypdf's string decoding is slow.
+# pypdf's name and string objects are immutable values: one object can stand in every dictionary.
+_NAMES: dict[bytes, NameObject] = {}
+_STRINGS: dict[bytes, Any] = {}
+_REMEMBERED = 20_000  # per kind, per process
+_REMEMBERED_BYTES = 256  # longer strings (a practice's own entries, mostly) are not kept
+
+
+def _made(memo: dict[bytes, Any], raw: bytes, value: Any) -> Any:
+    if len(memo) < _REMEMBERED and len(raw) <= _REMEMBERED_BYTES:
+        memo[raw] = value
+    return value
+
+
 class _Declined(Exception):
     """Not a plain object as this parser reads them: pypdf parses it."""
 
@@ -139,7 +154,10 @@ class FormReader(PdfReader):
             kind, at = token.lastgroup, token.end()
             value: Any
             if kind == "name":
-                value = NameObject(token["name"].decode("ascii"))
+                raw = token["name"]
+                value = _NAMES.get(raw)
+                if value is None:
+                    value = _made(_NAMES, raw, NameObject(raw.decode("ascii")))
                 if stack and stack[-1][0] is not None and stack[-1][2][0] is None:
                     stack[-1][2][0] = value  # a dictionary's key: its value comes next
                     continue
@@ -154,10 +172,12 @@ class FormReader(PdfReader):
                 if reference is None:
                     raise _Declined
                 value = IndirectObject(int(reference[0][: reference.end(1)]), int(reference[2]), self)
-            elif kind == "string":
-                value = create_string_object(token["string"][1:-1])
-            elif kind == "escaped":
-                value = create_string_object(_ESCAPE.sub(_unescaped, token["escaped"][1:-1]))
+            elif kind == "string" or kind == "escaped":
+                raw = token[kind]
+                value = _STRINGS.get(raw)
+                if value is None:
+                    text = raw[1:-1] if kind == "string" else _ESCAPE.sub(_unescaped, raw[1:-1])
+                    value = _made(_STRINGS, raw, create_string_object(text))
             elif kind == "nested":
                 value, at = self._string(token.start("nested"))
             elif kind == "open":
