@@ -89,9 +89,10 @@ _MAX_ITEMS = 10_000
 
 # Names and strings met before, by their bytes in the file: the forms of one template repeat the
 # same field names, appearances and labels in every return, and pypdf's string decoding is slow.
-# pypdf's name and string objects are immutable values: one object can stand in every dictionary.
+# pypdf's name, string and number objects are immutable values: one can stand in every dictionary.
 _NAMES: dict[bytes, NameObject] = {}
 _STRINGS: dict[bytes, Any] = {}
+_NUMBERS: dict[bytes, Any] = {}  # NumberObject and FloatObject: int and float values
 _REMEMBERED = 20_000  # per kind, per process
 _REMEMBERED_BYTES = 256  # longer strings (a practice's own entries, mostly) are not kept
 
@@ -146,26 +147,33 @@ class FormReader(PdfReader):
 
     def _parse(self, at: int) -> PdfObject:
         """The value at ``at``, as pypdf's ``read_object`` reads it, or ``_Declined``."""
-        data = self._data
-        stack: list[tuple[dict[Any, Any] | None, list[Any], list[Any]]] = []  # (entries, items, [key])
+        data, match, names, strings, numbers = self._data, _TOKEN.match, _NAMES, _STRINGS, _NUMBERS
+        # The dictionary or array being read (entries, or items), the key waiting for its value,
+        # and those it is inside.
+        entries: dict[Any, Any] | None = None
+        items: list[Any] | None = None
+        key: Any = None
+        outer: list[tuple[dict[Any, Any] | None, list[Any] | None, Any]] = []
         while True:
-            token = _TOKEN.match(data, at)
+            token = match(data, at)
             assert token is not None  # "other" matches the empty string
             kind, at = token.lastgroup, token.end()
             value: Any
             if kind == "name":
                 raw = token["name"]
-                value = _NAMES.get(raw)
+                value = names.get(raw)
                 if value is None:
-                    value = _made(_NAMES, raw, NameObject(raw.decode("ascii")))
-                if stack and stack[-1][0] is not None and stack[-1][2][0] is None:
-                    stack[-1][2][0] = value  # a dictionary's key: its value comes next
+                    value = _made(names, raw, NameObject(raw.decode("ascii")))
+                if entries is not None and key is None:
+                    key = value  # a dictionary's key: its value comes next
                     continue
             elif kind == "number":
-                number = token["number"]
-                if len(number) >= 20 or not _NUMBER.fullmatch(number):
-                    raise _Declined  # pypdf reads on, or refuses it
-                value = FloatObject(number) if b"." in number else NumberObject(number)
+                raw = token["number"]
+                value = numbers.get(raw)
+                if value is None:
+                    if len(raw) >= 20 or not _NUMBER.fullmatch(raw):
+                        raise _Declined  # pypdf reads on, or refuses it
+                    value = _made(numbers, raw, FloatObject(raw) if b"." in raw else NumberObject(raw))
             elif kind == "ref":
                 start = token.start("ref")
                 reference = _REFERENCE.match(data[start : start + 20])  # pypdf looks no further
@@ -174,23 +182,23 @@ class FormReader(PdfReader):
                 value = IndirectObject(int(reference[0][: reference.end(1)]), int(reference[2]), self)
             elif kind == "string" or kind == "escaped":
                 raw = token[kind]
-                value = _STRINGS.get(raw)
+                value = strings.get(raw)
                 if value is None:
                     text = raw[1:-1] if kind == "string" else _ESCAPE.sub(_unescaped, raw[1:-1])
-                    value = _made(_STRINGS, raw, create_string_object(text))
+                    value = _made(strings, raw, create_string_object(text))
             elif kind == "nested":
                 value, at = self._string(token.start("nested"))
             elif kind == "open":
-                if len(stack) >= _MAX_DEPTH:
+                if len(outer) >= _MAX_DEPTH:
                     raise _Declined
-                stack.append(({} if token["open"] == b"<<" else None, [], [None]))
+                outer.append((entries, items, key))
+                entries, items, key = ({}, None, None) if token["open"] == b"<<" else (None, [], None)
                 continue
             elif kind == "close":
-                if not stack:
-                    raise _Declined
-                entries, items, key = stack.pop()
+                if entries is None and items is None:
+                    raise _Declined  # a close with nothing open
                 if token["close"] == b">>":
-                    if entries is None or key[0] is not None:
+                    if entries is None or key is not None:
                         raise _Declined
                     after = _SPACE.match(data, at).end()  # type: ignore[union-attr]  # matches ""
                     if data[after] in b"\x00\x0c" or data.startswith(b"stream", after):
@@ -198,9 +206,10 @@ class FormReader(PdfReader):
                     value = DictionaryObject()
                     value.update(entries)
                 else:
-                    if entries is not None:
+                    if items is None:
                         raise _Declined
                     value = ArrayObject(items)
+                entries, items, key = outer.pop()
             elif kind == "hex":
                 digits = _NOT_HEX.sub(b"", token["hex"][1:-1])
                 value = create_string_object(
@@ -210,18 +219,17 @@ class FormReader(PdfReader):
                 value = _WORDS[token["word"]]()
             else:
                 raise _Declined  # a comment, "endobj", odd spaces, or what pypdf would repair or refuse
-            if not stack:
-                return value  # type: ignore[no-any-return]
-            entries, items, key = stack[-1]
-            if entries is None:
+            if items is not None:
                 if len(items) >= _MAX_ITEMS:
                     raise _Declined
                 items.append(value)
-            else:
-                if key[0] is None or key[0] in entries or len(entries) >= _MAX_ITEMS:
+            elif entries is not None:
+                if key is None or key in entries or len(entries) >= _MAX_ITEMS:
                     raise _Declined  # a key that is not a name; a key twice (pypdf keeps the first)
-                entries[key[0]] = value
-                key[0] = None
+                entries[key] = value
+                key = None
+            else:
+                return value  # type: ignore[no-any-return]
 
     def _string(self, at: int) -> tuple[PdfObject, int]:
         """A literal string, unescaped as pypdf's ``read_string_from_stream`` does."""
