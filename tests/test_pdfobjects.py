@@ -10,6 +10,7 @@ the same in every file with the parser switched on and off.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -82,9 +83,33 @@ def objects_read_both_ways(data: bytes) -> int:
     return taken
 
 
+def headers_read_both_ways(data: bytes) -> int:
+    """Every object header (``12 0 obj``) read as pypdf reads it, to the same place; how many."""
+    try:
+        plain = PdfReader(io.BytesIO(data), strict=False)
+    except Exception:
+        return 0
+    fast = FormReader(data)
+    offsets = {o for table in plain.xref.values() for o in table.values() if isinstance(o, int)}
+    offsets |= {m.start() + 1 for m in re.finditer(rb"[\s\x00]\d+\s+\d+\s+obj", data)}
+    read = 0
+    for offset in sorted(o for o in offsets if 0 <= o < len(data)):
+        found = []
+        for reader in (fast, plain):
+            reader.stream.seek(offset)
+            try:
+                found.append((reader.read_object_header(reader.stream), reader.stream.tell()))
+            except ValueError:
+                found.append(("refused", reader.stream.tell()))
+        assert found[0] == found[1], (offset, found)
+        read += 1
+    return read
+
+
 def test_the_parser_reads_every_object_of_a_real_return_as_pypdf_does(pdfs):
     for name, data in pdfs.items():
         assert objects_read_both_ways(data) > 0, name
+        assert headers_read_both_ways(data) > 0, name
 
 
 def test_the_parser_takes_the_objects_a_form_is_made_of(pdfs):
@@ -97,8 +122,9 @@ def test_the_parser_takes_the_objects_a_form_is_made_of(pdfs):
 def test_the_parser_reads_damaged_returns_as_pypdf_does(pdfs, part):
     """600 mutants in four parts: flipped bits, cuts, splices, duplicated objects, extreme numbers."""
     originals = {n: d for n, d in pdfs.items() if n != "blank.pdf"}
-    taken = sum(objects_read_both_ways(data) for _i, _n, _m, data in mutants(originals, 150, 12, part * 150))
-    assert taken > 1000  # most objects of most mutants are still plain
+    damaged = [data for _i, _n, _m, data in mutants(originals, 150, 12, part * 150)]
+    assert sum(objects_read_both_ways(data) for data in damaged) > 1000  # most objects are still plain
+    assert sum(headers_read_both_ways(data) for data in damaged) > 1000
 
 
 def test_read_return_finds_the_same_with_the_parser_on_and_off(pdfs, monkeypatch):

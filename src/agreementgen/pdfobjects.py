@@ -45,6 +45,7 @@ except (ImportError, AttributeError):  # pragma: no cover - another pypdf
     _AVAILABLE = False
 
 _SPACE = re.compile(rb"[ \t\r\n]*")  # pypdf also skips NUL and form feed: where they are, pypdf parses
+_OBJECT_HEADER = re.compile(rb"([0-9]{1,10})[ \t\r\n]+([0-9]{1,10})[ \t\r\n]+obj[\x00\t\n\x0c\r ]*")
 _HEADER = re.compile(rb"(\d{1,10})[ \t\r\n]+(\d{1,5})[ \t\r\n]+obj[ \t\r\n]*")
 _DELIMITED = rb"(?=[\s()<>\[\]{}/%])"  # where pypdf ends a name or a word
 # One token after optional spaces; "other" (nothing) is anything this parser leaves to pypdf.
@@ -114,8 +115,9 @@ class FormReader(PdfReader):
 
     def __init__(self, data: bytes) -> None:
         self._data = data
+        self._source = io.BytesIO(data)
         self._parsing = False  # only once pypdf has read the file's structure, and not if encrypted
-        super().__init__(io.BytesIO(data), strict=False)
+        super().__init__(self._source, strict=False)
         self._parsing = self.fast and not self.is_encrypted and self._encryption is None
         self.parsed_here = 0  # how many objects this parser read (for the tests)
 
@@ -130,6 +132,17 @@ class FormReader(PdfReader):
                     self.parsed_here += 1
                     return self.cache_indirect_object(ref.generation, ref.idnum, found)
         return super().get_object(indirect_reference)
+
+    def read_object_header(self, stream: Any) -> tuple[int, int]:
+        """pypdf's reading of an object's header (``12 0 obj``), which it does for every object when
+        it opens a file; here one regular expression reads a plain one, leaving ``stream`` where
+        pypdf would (at the object's first character): anything else is pypdf's to read."""
+        if self.fast and stream is self._source:
+            header = _OBJECT_HEADER.match(self._data, stream.tell())
+            if header is not None and header.end() < len(self._data):
+                stream.seek(header.end())
+                return int(header[1]), int(header[2])
+        return super().read_object_header(stream)
 
     def _plain_object(self, idnum: int, generation: int) -> PdfObject | None:
         if generation == 0 and idnum in self.xref_objStm:
