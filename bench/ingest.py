@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -143,10 +144,28 @@ def timing(seconds: float, files: int) -> str:
     return f"{seconds:7.2f} s  {files / seconds:8.1f} files/s  {seconds / files * 1000:6.2f} ms/file"
 
 
+CPU: list[float] = []  # CPU seconds (this process and its workers) of each timed run, in order
+
+
 def timed(run: Callable[[], T]) -> tuple[float, T]:
+    """(wall seconds, result); the CPU time it took, this process's and its workers', to ``CPU``."""
+    cpu = cpu_seconds()
     start = time.perf_counter()
     result = run()
-    return time.perf_counter() - start, result
+    wall = time.perf_counter() - start
+    CPU.append(cpu_seconds() - cpu)
+    return wall, result
+
+
+def cpu_seconds() -> float:
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def cpu(files: int) -> str:
+    """The last timed run's CPU time a file: another program busy on the machine slows the wall
+    time, hardly this."""
+    return f"cpu {CPU[-1] / files * 1000:5.2f} ms/file"
 
 
 def main() -> None:
@@ -157,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
 
     n, jobs = args.files, args.jobs
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load {os.getloadavg()[0]:.2f}")
     work = Path(tempfile.mkdtemp(prefix="agreementgen-bench-ingest-"))
     problems: list[str] = []
     try:
@@ -170,13 +189,13 @@ def main() -> None:
         ingest_with_jobs(warm, fresh_copy(db_path, "warm.db"), 1)
 
         base, before = timed(lambda: ingest_before_jobs(returns, fresh_copy(db_path, "before.db")))
-        show("baseline: one process, before --jobs", timing(base, n))
+        show("baseline: one process, before --jobs", f"{timing(base, n)}  ({cpu(n)})")
         one, (outcomes_1, _) = timed(lambda: ingest_with_jobs(returns, fresh_copy(db_path, "jobs1.db"), 1))
-        show("ingest --jobs 1", f"{timing(one, n)}  ({base / one:.2f}x the baseline)")
+        show("ingest --jobs 1", f"{timing(one, n)}  ({base / one:.2f}x the baseline; {cpu(n)})")
         url = fresh_copy(db_path, f"jobs{jobs}.db")
         many, (outcomes_n, _) = timed(lambda: ingest_with_jobs(returns, url, jobs))
         met = "met" if n / many >= RATE_TARGET else "NOT met"
-        show(f"ingest --jobs {jobs}", f"{timing(many, n)}  ({base / many:.2f}x the baseline)")
+        show(f"ingest --jobs {jobs}", f"{timing(many, n)}  ({base / many:.2f}x the baseline; {cpu(n)})")
         show(f"  target >= {RATE_TARGET:.0f} files/s", f"{met} ({n / many:.0f} files/s)")
         again, (outcomes_again, unchanged) = timed(lambda: ingest_with_jobs(returns, url, jobs))
         met = "met" if again <= AGAIN_TARGET_S else "NOT met"
@@ -209,6 +228,7 @@ def main() -> None:
             print(f"kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (another program busy slows every figure)")
     if problems:
         print("\n".join(f"  {p}" for p in problems))
         sys.exit("benchmark invalid: the runs did not record what was expected (see above)")
