@@ -33,6 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -813,8 +814,11 @@ class _Workers(_Judges):
             self._collect(block=True)
         if self.executor is None:
             self.executor = self._pool(self.jobs)
-        self.in_flight[self.executor.submit(_judge_in_worker, self.chunk)] = self.chunk
-        self.chunk, self.chunk_bytes = [], 0
+        chunk, self.chunk, self.chunk_bytes = self.chunk, [], 0
+        try:
+            self.in_flight[self.executor.submit(_judge_in_worker, chunk)] = chunk
+        except BrokenProcessPool:  # a worker died since the last look
+            self._recover(chunk)
 
     def _collect(self, *, block: bool) -> None:
         if not self.in_flight:
@@ -830,12 +834,16 @@ class _Workers(_Judges):
             except Exception:  # BrokenProcessPool: a worker died, and every chunk in flight with it
                 stranded += items
         if stranded:
-            for future, items in self.in_flight.items():
-                future.cancel()
-                stranded += items
-            self.in_flight.clear()
-            self.close()
-            self._one_at_a_time(sorted(stranded, key=lambda item: item[0]))
+            self._recover(stranded)
+
+    def _recover(self, stranded: list[_Item]) -> None:
+        """After a worker died: every file not judged yet, judged again one at a time."""
+        for future, items in self.in_flight.items():
+            future.cancel()
+            stranded = stranded + items
+        self.in_flight.clear()
+        self.close()
+        self._one_at_a_time(sorted(stranded, key=lambda item: item[0]))
 
     def _one_at_a_time(self, items: list[_Item]) -> None:
         executor = self._pool(1)
