@@ -611,11 +611,8 @@ def ingest(
     today = today or date.today()  # one day for the whole run, in every worker
     known = records.known_returns()
     run = _Run(records, report, on_file)
-    in_memory = records.engine.dialect.name == "sqlite" and records.engine.url.database in (
-        None,
-        "",
-        ":memory:",
-    )
+    database = records.engine.url.database  # an in-memory SQLite database is this process's alone
+    in_memory = records.engine.dialect.name == "sqlite" and database in (None, "", ":memory:")
     judges: _Judges = (
         _InProcess(records, scheme_id, today)
         if jobs <= 1 or in_memory
