@@ -335,19 +335,19 @@ def test_a_database_that_goes_away_stops_the_run_without_recording_the_file_as_r
 
     from agreementgen.errors import RecordsError
 
-    real_record = Records.record_return
+    real_record = Records.record_returns
 
-    def database_gone(self, record):
+    def database_gone(self, batch):
         locked = sqlite3.OperationalError("database is locked")
         raise RecordsError("records database error: …") from OperationalError("INSERT …", {}, locked)
 
-    monkeypatch.setattr(Records, "record_return", database_gone)
+    monkeypatch.setattr(Records, "record_returns", database_gone)
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.pdf").write_bytes(good_pdf(corpus))
     with pytest.raises(RecordsError, match=r"the records database is unavailable \(OperationalError\)"):
         ingest([tmp_path / "in"], records)
     assert records.returns_for() == []
-    monkeypatch.setattr(Records, "record_return", real_record)
+    monkeypatch.setattr(Records, "record_returns", real_record)
     assert only(ingest([tmp_path / "in"], records)).status == "accepted"
 
 

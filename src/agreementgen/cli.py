@@ -744,6 +744,12 @@ def ingest(
             "signatures are checked against them. Without it, trust is not checked.",
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Processes reading and judging files (0: one per CPU core)."
+        ),
+    ] = 1,
 ) -> None:
     """Read returned forms (PDF, DOCX, scans), check them against the issued register, record them.
 
@@ -784,7 +790,7 @@ def ingest(
         task = progress.add_task("ingesting", total=None)
         report = run_ingest(
             paths, records, scheme_id=scheme_id,
-            on_file=show, trust_roots=roots,
+            on_file=show, trust_roots=roots, jobs=jobs or os.cpu_count() or 1,
         )  # fmt: skip
     code = 0 if report.all_accepted else 1
     if as_json:

@@ -32,7 +32,9 @@ reason. Hidden and temporary files in folders (``.DS_Store``, Word's ``~$`` lock
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import multiprocessing
 import os
 import re
 import stat
@@ -40,16 +42,20 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import Engine
+
 from .context import DOC_ID_FIELD, long_date, parse_document_id
 from .errors import RecordsError
 from .kinds.claim import COUNT_PREFIX
-from .records import DOC_ID_CHARS, Recorded, Records, ReturnRecord
+from .records import DOC_ID_CHARS, READS_ONLY, IssuedDocument, Recorded, Records, ReturnRecord
 from .returns import MAX_RETURN_BYTES, ReadReturn, TrustRoots, library_message, read_return
 from .scheme import ReturnRules
 from .wording import Wording, check_docx, check_pdf
@@ -339,7 +345,7 @@ def judge(
         problems.append("the DOCX has no fillable fields left: its entries cannot be read; check it by hand")
     on_pages: set[str] | None = None  # a return in part carries the fields of its pages only
     if read.has_form:
-        wording = Wording.loads(issued.wording)
+        wording = _wording(issued.wording)
         if wording is not None:
             check = (
                 check_pdf(read.pdf, wording) if read.format == "pdf" else check_docx(read.body_xml, wording)
@@ -517,6 +523,11 @@ def _name_words(name: str) -> list[str]:
     return sorted(w for w in words if w not in TITLES)
 
 
+@functools.lru_cache(maxsize=256)  # the documents of a run are judged against a few wordings each
+def _wording(stored: str) -> Wording | None:
+    return Wording.loads(stored)
+
+
 def _count_problems(fields: dict[str, str], terms: dict[str, str], wanted: Iterable[str]) -> list[str]:
     """Activity counts on a claim form: whole numbers, not negative, within the issued cap."""
     problems = []
@@ -601,31 +612,69 @@ def ingest_contents(
     is unavailable, or cannot record even that, raises ``RecordsError``: then no later file
     could be recorded either, and a re-run carries on where this one stopped.
     """
+    record = judge_contents(
+        contents, name, records, scheme_id=scheme_id, today=today, trust_roots=trust_roots
+    )
+    return _record_each(records, [record])[0]
+
+
+def judge_contents(
+    contents: FileContents,
+    name: str,
+    records: Records,
+    *,
+    scheme_id: str | None = None,
+    today: date | None = None,
+    trust_roots: TrustRoots | None = None,
+) -> ReturnRecord:
+    """What to record for one file: read and judged, or rejected naming whatever failed (never raises)."""
     try:
         read = read_return(contents.data, trust_roots) if contents.problem is None else None
-        record = _judged(read, contents, name, records, scheme_id=scheme_id, today=today)
+        return _judged(read, contents, name, records, scheme_id=scheme_id, today=today)
     except Exception as exc:  # whatever it is, it is this file's: recorded, never fatal to the run
         why = f"could not be judged: {library_message(exc)} (an agreementgen bug: keep the file, report it)"
-        record = _rejected(contents, name, why)
+        return _rejected(contents, name, why)
+
+
+def _record_batch(records: Records, batch: list[ReturnRecord]) -> list[Recorded]:
+    """``batch`` recorded in one transaction; if the database refuses it, file by file, so that one
+    value it cannot hold costs only its own file what was read from it (:func:`_record_each`)."""
     try:
-        return records.record_return(record)
-    except Exception as exc:  # RecordsError, or a value its driver cannot even send
+        return records.record_returns(batch)
+    except Exception as exc:
         if _database_unavailable(exc):
-            raise RecordsError(
-                f"cannot record the return {name}: the records database is unavailable "
-                f"({_database_cause(exc)}); run ingest again when it is back: what is on record stays"
-            ) from exc
-        why = (
-            f"the records database refused what was read from the file ({_database_cause(exc)}); "
-            "recorded without it: check the file by hand"
-        )
-        refused = _rejected(contents, name, why)
+            raise _unavailable(batch[0].filename, exc) from exc
+        return _record_each(records, batch)
+
+
+def _record_each(records: Records, batch: list[ReturnRecord]) -> list[Recorded]:
+    done = []
+    for record in batch:
         try:
-            return records.record_return(refused)
+            done.append(records.record_return(record))
+            continue
+        except Exception as exc:  # RecordsError, or a value its driver cannot even send
+            if _database_unavailable(exc):
+                raise _unavailable(record.filename, exc) from exc
+            why = (
+                f"the records database refused what was read from the file ({_database_cause(exc)}); "
+                "recorded without it: check the file by hand"
+            )
+        try:
+            done.append(records.record_return(_refused(record, why)))
         except Exception as again:
             raise RecordsError(
-                f"cannot record the return {name}: the records database refused it ({_database_cause(again)})"
+                f"cannot record the return {record.filename}: the records database refused it "
+                f"({_database_cause(again)})"
             ) from again
+    return done
+
+
+def _unavailable(name: str, exc: BaseException) -> RecordsError:
+    return RecordsError(
+        f"cannot record the return {name}: the records database is unavailable "
+        f"({_database_cause(exc)}); run ingest again when it is back: what is on record stays"
+    )
 
 
 def _judged(
@@ -672,7 +721,16 @@ def _judged(
 
 def _rejected(contents: FileContents, name: str, reason: str) -> ReturnRecord:
     """The file itself on record, rejected, with nothing read from it."""
-    return ReturnRecord(sha256=contents.sha256, filename=name, size=contents.size, format="unknown",
+    return _refused_file(contents.sha256, name, contents.size, reason)
+
+
+def _refused(record: ReturnRecord, reason: str) -> ReturnRecord:
+    """The file of ``record`` on record, rejected, without what was read from it."""
+    return _refused_file(record.sha256, record.filename, record.size, reason)
+
+
+def _refused_file(sha256: str, name: str, size: int, reason: str) -> ReturnRecord:
+    return ReturnRecord(sha256=sha256, filename=name, size=size, format="unknown",
                         doc_id=None, id_source="", scheme_id=None, practice_code=None, kind=None,
                         status="rejected", reasons=[reason], fields={}, signature_kind="none")  # fmt: skip
 
@@ -699,6 +757,16 @@ def _database_cause(exc: BaseException) -> str:
     return type(original or cause).__name__
 
 
+BATCH = 64  # returns recorded per transaction: one lock, one commit for many files
+CHUNK_FILES = 4  # files a worker is sent at a time
+CHUNK_BYTES = 8 * 1024 * 1024
+IN_FLIGHT = 4  # chunks waiting per worker: enough to keep it busy, few enough to bound memory
+CRASHED = (
+    "could not be judged: the process reading it stopped (a crash in a library it uses, or out of "
+    "memory; an agreementgen bug: keep the file, report it)"
+)
+
+
 def ingest(
     paths: Iterable[str | Path],
     records: Records,
@@ -707,28 +775,303 @@ def ingest(
     today: date | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
     trust_roots: TrustRoots | None = None,
+    jobs: int = 1,
 ) -> IngestReport:
     """Ingest every file under ``paths``; files already on record (same sha256) are not judged again.
 
     ``today`` is the day the returns are received (for lateness); ``trust_roots`` the certificates
     a digital signature must chain to (:func:`agreementgen.returns.load_trust_roots`).
+
+    With ``jobs`` > 1, that many worker processes read and judge files (each with its own
+    connection to the register), while this process finds and reads the files, skips those on
+    record and records the rest, in batches and in the order found: what is recorded does not
+    depend on ``jobs`` or on which worker finished first. ``on_file`` is called once per file, in
+    that order.
     """
     start = time.perf_counter()
     report = IngestReport()
+    today = today or date.today()  # one day for the whole run, in every worker
     known = records.known_returns()
-    for path in find_files(paths, report):
-        contents = read_file(path)
-        if isinstance(contents, Skipped):
-            report.skipped.append(contents)
-            continue
-        name = filename_text(path)
-        recorded = known.get(contents.sha256)
-        if recorded is None:
-            recorded = ingest_contents(contents, name, records, scheme_id=scheme_id, today=today,
-                                       trust_roots=trust_roots)  # fmt: skip
-        outcome = FileOutcome(**dataclasses.asdict(recorded), path=name)
-        report.files.append(outcome)
-        if on_file:
-            on_file(outcome)
+    run = _Run(records, report, on_file)
+    database = records.engine.url.database  # an in-memory SQLite database is this process's alone
+    in_memory = records.engine.dialect.name == "sqlite" and database in (None, "", ":memory:")
+    judges: _Judges = (
+        _InProcess(records, scheme_id, today, trust_roots)
+        if jobs <= 1 or in_memory
+        else _Workers(jobs, records, scheme_id, today, trust_roots)
+    )
+    try:
+        for path in find_files(paths, report):
+            contents = read_file(path)
+            if isinstance(contents, Skipped):
+                report.skipped.append(contents)
+                continue
+            name = filename_text(path)
+            recorded = known.get(contents.sha256)
+            if recorded is not None:
+                run.add(name, recorded)
+            else:
+                judges.submit(run.add(name, None), contents, name)
+            run.judged(judges.ready())
+        run.judged(judges.finish())
+        run.write(finished=True)
+    finally:
+        judges.close()
     report.seconds = time.perf_counter() - start
     return report
+
+
+class _Run:
+    """The files of one run in the order found: each judged, then recorded in batches, then reported."""
+
+    def __init__(
+        self, records: Records, report: IngestReport, on_file: Callable[[FileOutcome], None] | None
+    ) -> None:
+        self.records, self.report, self.on_file = records, report, on_file
+        self.names: list[str] = []
+        self.judged_as: dict[int, ReturnRecord] = {}  # judged, not yet recorded
+        self.recorded: dict[int, Recorded] = {}  # recorded, not yet reported
+        self.reported = 0  # files reported so far (a prefix of self.names)
+        self.ready = 0  # files judged or recorded so far, without a gap (a prefix of self.names)
+
+    def add(self, name: str, recorded: Recorded | None) -> int:
+        """A file found: already on record (``recorded``), or its index, to be judged."""
+        self.names.append(name)
+        index = len(self.names) - 1
+        if recorded is not None:
+            self.recorded[index] = recorded
+        return index
+
+    def judged(self, records: Iterable[tuple[int, ReturnRecord]]) -> None:
+        for index, record in records:
+            self.judged_as[index] = record
+        self.write(finished=False)
+
+    def write(self, *, finished: bool) -> None:
+        """Record the judged files at the front, in order, in batches of ``BATCH``; report the files
+        at the front that are on record."""
+        while self.ready < len(self.names) and (self.ready in self.judged_as or self.ready in self.recorded):
+            self.ready += 1
+        batch = [i for i in range(self.reported, self.ready) if i in self.judged_as]
+        while batch and (finished or len(batch) >= BATCH):
+            now, batch = batch[:BATCH], batch[BATCH:]
+            for index, recorded in zip(
+                now, _record_batch(self.records, [self.judged_as[i] for i in now]), strict=True
+            ):
+                del self.judged_as[index]
+                self.recorded[index] = recorded
+            self._report()
+        self._report()
+
+    def _report(self) -> None:
+        while self.reported < len(self.names) and self.reported in self.recorded:
+            recorded = self.recorded.pop(self.reported)
+            outcome = FileOutcome(**dataclasses.asdict(recorded), path=self.names[self.reported])
+            self.report.files.append(outcome)
+            self.reported += 1
+            if self.on_file:
+                self.on_file(outcome)
+
+
+class _Judges:
+    """Where files are judged: here (:class:`_InProcess`) or in worker processes (:class:`_Workers`)."""
+
+    def submit(self, index: int, contents: FileContents, name: str) -> None:
+        raise NotImplementedError
+
+    def ready(self) -> list[tuple[int, ReturnRecord]]:
+        """The files judged since the last call (their indexes), without waiting."""
+        raise NotImplementedError
+
+    def finish(self) -> list[tuple[int, ReturnRecord]]:
+        """Every file submitted and not yet returned, waiting for them."""
+        return self.ready()
+
+    def close(self) -> None:
+        return None
+
+
+class RunRegister(Records):
+    """The issued register as one run (or one worker) judges against it: each document, scheme and
+    practice looked up once, then kept for the run. It only reads, without waiting for the run's
+    writes (or another run's); it records nothing."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine.execution_options(**{READS_ONLY: True}))
+        self._documents: dict[tuple[str, int | None], IssuedDocument | None] = {}
+        self._schemes: dict[str, bool] = {}
+        self._practices: dict[tuple[str, str], bool] = {}
+        self._rules: dict[str, tuple[date | None, dict[str, Any]]] = {}
+
+    def scheme_rules(self, scheme_id: str) -> tuple[date | None, dict[str, Any]]:
+        if scheme_id not in self._rules:
+            self._rules[scheme_id] = super().scheme_rules(scheme_id)
+        return self._rules[scheme_id]
+
+    def issued_document(self, doc_id: str, revision: int | None = None) -> IssuedDocument | None:
+        key = (doc_id, revision)
+        if key not in self._documents:
+            self._documents[key] = super().issued_document(doc_id, revision)
+        return self._documents[key]
+
+    def scheme_was_issued(self, scheme_id: str) -> bool:
+        if scheme_id not in self._schemes:
+            self._schemes[scheme_id] = super().scheme_was_issued(scheme_id)
+        return self._schemes[scheme_id]
+
+    def practice_was_issued(self, scheme_id: str, practice_code: str) -> bool:
+        key = (scheme_id, practice_code)
+        if key not in self._practices:
+            self._practices[key] = super().practice_was_issued(scheme_id, practice_code)
+        return self._practices[key]
+
+    def record_returns(self, records: list[ReturnRecord]) -> list[Recorded]:
+        raise RecordsError("the register as a run judges against it only reads: record with Records")
+
+
+class _InProcess(_Judges):
+    def __init__(
+        self, records: Records, scheme_id: str | None, today: date, roots: TrustRoots | None
+    ) -> None:
+        self.register = RunRegister(records.engine)
+        self.scheme_id, self.today, self.roots = scheme_id, today, roots
+        self.done: list[tuple[int, ReturnRecord]] = []
+
+    def submit(self, index: int, contents: FileContents, name: str) -> None:
+        record = judge_contents(contents, name, self.register, scheme_id=self.scheme_id, today=self.today,
+                                trust_roots=self.roots)  # fmt: skip
+        self.done.append((index, record))
+
+    def ready(self) -> list[tuple[int, ReturnRecord]]:
+        done, self.done = self.done, []
+        return done
+
+
+_Item = tuple[int, FileContents, str]
+
+
+class _Workers(_Judges):
+    """Worker processes (forked where the system can, else spawned), each with its own connection to
+    the register, judging chunks of files. A worker that dies (a crash in a library, out of memory)
+    breaks the pool: the files it had are judged again one at a time in a fresh worker, and the one
+    that kills it too is recorded as rejected (:data:`CRASHED`); the others are judged as usual."""
+
+    def __init__(
+        self, jobs: int, records: Records, scheme_id: str | None, today: date, roots: TrustRoots | None
+    ) -> None:
+        self.jobs, self.records = jobs, records
+        self.start = (records.engine.url.render_as_string(hide_password=False), scheme_id, today, roots)
+        self.executor: ProcessPoolExecutor | None = None
+        self.chunk: list[_Item] = []
+        self.chunk_bytes = 0
+        self.in_flight: dict[Future[list[tuple[int, ReturnRecord]]], list[_Item]] = {}
+        self.done: list[tuple[int, ReturnRecord]] = []
+
+    def submit(self, index: int, contents: FileContents, name: str) -> None:
+        self.chunk.append((index, contents, name))
+        self.chunk_bytes += len(contents.data)
+        if len(self.chunk) >= CHUNK_FILES or self.chunk_bytes >= CHUNK_BYTES:
+            self._send()
+
+    def ready(self) -> list[tuple[int, ReturnRecord]]:
+        self._collect(block=False)
+        done, self.done = self.done, []
+        return done
+
+    def finish(self) -> list[tuple[int, ReturnRecord]]:
+        if self.chunk:
+            self._send()
+        while self.in_flight:
+            self._collect(block=True)
+        done, self.done = self.done, []
+        return done
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+    def _pool(self, workers: int) -> ProcessPoolExecutor:
+        # A forked worker must not inherit this process's open connections (a PostgreSQL session
+        # shared by two processes is corrupted when either uses or closes it).
+        self.records.engine.dispose()
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                                   initializer=_start_worker, initargs=self.start)  # fmt: skip
+
+    def _send(self) -> None:
+        while len(self.in_flight) >= self.jobs * IN_FLIGHT:
+            self._collect(block=True)
+        if self.executor is None:
+            self.executor = self._pool(self.jobs)
+        chunk, self.chunk, self.chunk_bytes = self.chunk, [], 0
+        try:
+            self.in_flight[self.executor.submit(_judge_in_worker, chunk)] = chunk
+        except BrokenProcessPool:  # a worker died since the last look
+            self._recover(chunk)
+
+    def _collect(self, *, block: bool) -> None:
+        if not self.in_flight:
+            return
+        finished, _ = wait(self.in_flight, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        stranded: list[_Item] = []
+        for future in finished:
+            items = self.in_flight.pop(future)
+            try:
+                self.done += future.result()
+            except _WorkerCannotStart as exc:
+                raise RecordsError(str(exc)) from None
+            except Exception:  # BrokenProcessPool: a worker died, and every chunk in flight with it
+                stranded += items
+        if stranded:
+            self._recover(stranded)
+
+    def _recover(self, stranded: list[_Item]) -> None:
+        """After a worker died: every file not judged yet, judged again one at a time."""
+        for future, items in self.in_flight.items():
+            future.cancel()
+            stranded = stranded + items
+        self.in_flight.clear()
+        self.close()
+        self._one_at_a_time(sorted(stranded, key=lambda item: item[0]))
+
+    def _one_at_a_time(self, items: list[_Item]) -> None:
+        executor = self._pool(1)
+        try:
+            for item in items:
+                try:
+                    self.done += executor.submit(_judge_in_worker, [item]).result()
+                except _WorkerCannotStart as exc:
+                    raise RecordsError(str(exc)) from None
+                except Exception:
+                    index, contents, name = item
+                    self.done.append((index, _rejected(contents, name, CRASHED)))
+                    executor.shutdown(wait=True, cancel_futures=True)
+                    executor = self._pool(1)
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _WorkerCannotStart(Exception):
+    """A worker could not open the records database: no file can be judged (the run stops)."""
+
+
+_worker: tuple[Records, str | None, date, TrustRoots | None] | str | None = None  # its register, or why not
+
+
+def _start_worker(url: str, scheme_id: str | None, today: date, roots: TrustRoots | None) -> None:
+    global _worker
+    try:
+        _worker = (RunRegister.open(url), scheme_id, today, roots)
+    except Exception as exc:  # reported by the first file it is sent, so that the run stops
+        _worker = f"a worker cannot open the records database: {library_message(exc)}"
+
+
+def _judge_in_worker(items: list[_Item]) -> list[tuple[int, ReturnRecord]]:
+    if not isinstance(_worker, tuple):
+        raise _WorkerCannotStart(_worker or "a worker was not started")
+    register, scheme_id, today, roots = _worker
+    return [
+        (index, judge_contents(c, name, register, scheme_id=scheme_id, today=today, trust_roots=roots))
+        for index, c, name in items
+    ]

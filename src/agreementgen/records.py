@@ -35,6 +35,7 @@ shared team database (the driver comes with the ``postgres`` extra).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -739,69 +740,30 @@ class Records:
         current sign-up's is a duplicate (recorded, rejected). Otherwise the newer accepted
         return supersedes the older, which stays on record.
         """
+        return self.record_returns([record])[0]
+
+    def record_returns(self, records: list[ReturnRecord]) -> list[Recorded]:
+        """Record many returns in one transaction, each exactly as :meth:`record_return` would one
+        after the other in this order (a second file with the same bytes, in the batch or on
+        record, changes nothing; a later accepted return supersedes an earlier one, or is a
+        duplicate of it). If the database refuses any of them, none is recorded.
+
+        A few statements whatever the batch's size (not a few per return): an ingest of
+        thousands of files must not wait on its own writes.
+        """
+        if not records:
+            return []
         now = _now()
-        record = storable_return(record)
-        status, reasons = record.status, list(record.reasons)
-        fields_json = json.dumps(record.fields, sort_keys=True, ensure_ascii=False)
-        superseded: int | None = None
+        stored = [storable_return(r) for r in records]
         with self._begin() as conn:
-            existing = conn.execute(
-                select(*_RECORDED_COLUMNS).where(returns.c.sha256 == record.sha256)
-            ).first()
-            if existing is not None:
-                return _recorded(existing)
-            current = None
-            signed_up = status == "accepted" and record.scheme_id and record.practice_code and record.kind
-            where_signup = (
-                (signups.c.scheme_id == record.scheme_id)
-                & (signups.c.practice_code == record.practice_code)
-                & (signups.c.kind == record.kind)
-            )
-            if signed_up:
-                current = conn.execute(
-                    select(signups.c.return_id, returns.c.doc_id, returns.c.fields_json)
-                    .join(returns, returns.c.id == signups.c.return_id)
-                    .where(where_signup)
-                ).first()
-                if (
-                    current is not None
-                    and current.doc_id == record.doc_id
-                    and current.fields_json == fields_json
-                ):
-                    status = "rejected"
-                    reasons.append(
-                        f"duplicate: the same entries as return #{current.return_id}, already accepted"
-                    )
-            inserted = conn.execute(
-                insert(returns).values(
-                    sha256=record.sha256,
-                    filename=record.filename,
-                    size=record.size,
-                    format=record.format,
-                    received_at=now,
-                    doc_id=record.doc_id,
-                    id_source=record.id_source,
-                    scheme_id=record.scheme_id,
-                    practice_code=record.practice_code,
-                    status=status,
-                    reasons_json=json.dumps(reasons, ensure_ascii=False),
-                    fields_json=fields_json,
-                    signature_kind=record.signature_kind,
-                    signer=record.signer,
-                    signed_date=record.signed_date,
-                    revision=record.revision,
-                    signature_json=json.dumps(record.signature, sort_keys=True, ensure_ascii=False),
-                    late=record.late,
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            new_id = int(inserted[0])
-            if signed_up and status == "accepted":
-                key = (record.scheme_id, record.practice_code, record.kind)
-                signer = (record.signed_date, record.signer, record.signature_kind)
-                superseded = _make_signup(conn, key, str(record.doc_id), new_id, signer, now)
-        return Recorded(int(new_id), True, status, tuple(reasons), record.doc_id, record.practice_code,
-                        record.signature_kind, superseded, record.signature, record.late)  # fmt: skip
+            batch = _ReturnsBatch(conn, now)
+            for chunk in _chunks(sorted({r.sha256 for r in stored}), 500):  # bound parameters
+                query = select(*_RECORDED_COLUMNS).where(returns.c.sha256.in_(chunk))
+                batch.on_record.update({row.sha256: _recorded(row) for row in conn.execute(query)})
+            batch.current = _current_signups(conn, {k for r in stored if (k := _signup_key(r))})
+            for record in stored:
+                batch.add(record)
+            return batch.finish()
 
     def review(self, target: str, decision: str, reason: str, by: str) -> Reviewed:
         """A person's decision on a flagged return: ``target`` is a return id (``12`` or ``#12``) or a
@@ -975,6 +937,135 @@ class Records:
             return list(result.keys()), [list(r) for r in result]
 
 
+SignUpKey = tuple[Any, Any, Any]  # (scheme id, practice code, document kind)
+
+
+def _signup_key(record: ReturnRecord) -> SignUpKey | None:
+    """The sign-up an accepted return would make: None for a return that cannot be one."""
+    if record.status == "accepted" and record.scheme_id and record.practice_code and record.kind:
+        return (record.scheme_id, record.practice_code, record.kind)
+    return None
+
+
+@dataclass
+class _Held:
+    """A sign-up's current return as a batch goes: on record, or inserted by the batch (its id once
+    the rows before it are written)."""
+
+    doc_id: str | None
+    fields_json: str
+    return_id: int | None = None
+    row: dict[str, Any] | None = None
+
+
+class _ReturnsBatch:
+    """The returns of one :meth:`Records.record_returns`, judged against the records and each other
+    in order, written with one insert (more only when a duplicate must quote an id just made)."""
+
+    def __init__(self, conn: Connection, now: str) -> None:
+        self.conn, self.now = conn, now
+        self.on_record: dict[str, Recorded] = {}  # sha256 → on record before, or earlier in this batch
+        self.current: dict[SignUpKey, _Held] = {}
+        self.results: list[Recorded | dict[str, Any] | str] = []  # on record / a new row / same bytes as
+        self.added: set[str] = set()
+        self.unwritten: list[dict[str, Any]] = []
+        self.made: list[tuple[SignUpKey, str, dict[str, Any], tuple[Any, Any, Any]]] = []
+
+    def add(self, record: ReturnRecord) -> None:
+        if record.sha256 in self.on_record:
+            self.results.append(self.on_record[record.sha256])
+            return
+        if record.sha256 in self.added:
+            self.results.append(record.sha256)  # the same bytes twice in one batch: recorded once
+            return
+        self.added.add(record.sha256)
+        status, reasons = record.status, list(record.reasons)
+        fields_json = json.dumps(record.fields, sort_keys=True, ensure_ascii=False)
+        key = _signup_key(record)
+        held = self.current.get(key) if key else None
+        if held is not None and held.doc_id == record.doc_id and held.fields_json == fields_json:
+            if held.return_id is None:
+                self._write()
+            status = "rejected"
+            reasons.append(f"duplicate: the same entries as return #{held.return_id}, already accepted")
+        row = {"sha256": record.sha256, "filename": record.filename, "size": record.size,
+               "format": record.format, "received_at": self.now, "doc_id": record.doc_id,
+               "id_source": record.id_source, "scheme_id": record.scheme_id,
+               "practice_code": record.practice_code, "status": status,
+               "reasons_json": json.dumps(reasons, ensure_ascii=False), "fields_json": fields_json,
+               "signature_kind": record.signature_kind, "signer": record.signer,
+               "signed_date": record.signed_date, "revision": record.revision,
+               "signature_json": json.dumps(record.signature, sort_keys=True, ensure_ascii=False),
+               "late": record.late}  # fmt: skip
+        self.unwritten.append(row)
+        self.results.append(row)
+        if key and status == "accepted":
+            self.current[key] = _Held(record.doc_id, fields_json, row=row)
+            self.made.append(
+                (key, str(record.doc_id), row, (record.signed_date, record.signer, record.signature_kind))
+            )
+
+    def _write(self) -> None:
+        """Insert the rows not yet written, learning their ids."""
+        if not self.unwritten:
+            return
+        statement = insert(returns)
+        if self.conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+            found = self.conn.execute(
+                statement.returning(returns.c.id, sort_by_parameter_order=True), self.unwritten
+            )
+            ids = [int(r.id) for r in found]
+        else:
+            ids = [
+                int((self.conn.execute(statement, row).inserted_primary_key or [0])[0])
+                for row in self.unwritten
+            ]
+        for row, new_id in zip(self.unwritten, ids, strict=True):
+            row["id"] = new_id
+        for held in self.current.values():
+            if held.return_id is None and held.row is not None:
+                held.return_id = held.row["id"]
+        self.unwritten = []
+
+    def finish(self) -> list[Recorded]:
+        self._write()
+        made = [(key, doc_id, row["id"], signer) for key, doc_id, row, signer in self.made]
+        superseded = dict(zip((m[2] for m in made), _make_signups(self.conn, made, self.now), strict=True))
+        done: list[Recorded] = []
+        first: dict[str, Recorded] = {}
+        for result in self.results:
+            if isinstance(result, Recorded):
+                done.append(result)
+            elif isinstance(result, str):
+                done.append(dataclasses.replace(first[result], new=False, superseded=None))
+            else:
+                reasons = tuple(json.loads(result["reasons_json"]))
+                recorded = Recorded(result["id"], True, result["status"], reasons, result["doc_id"],
+                                    result["practice_code"], result["signature_kind"],
+                                    superseded.get(result["id"]), json.loads(result["signature_json"]),
+                                    bool(result["late"]))  # fmt: skip
+                first[result["sha256"]] = recorded
+                done.append(recorded)
+        return done
+
+
+def _current_signups(conn: Connection, keys: set[SignUpKey]) -> dict[SignUpKey, _Held]:
+    """The current sign-up's return (its id, document and entries) for each of ``keys`` that has one."""
+    found: dict[SignUpKey, _Held] = {}
+    for chunk in _chunks(sorted({k[1] for k in keys}), 500):
+        query = (
+            select(signups.c.scheme_id, signups.c.practice_code, signups.c.kind, signups.c.return_id,
+                   returns.c.doc_id, returns.c.fields_json)
+            .join(returns, returns.c.id == signups.c.return_id)
+            .where(signups.c.practice_code.in_(chunk))
+        )  # fmt: skip
+        for r in conn.execute(query):
+            key = (r.scheme_id, r.practice_code, r.kind)
+            if key in keys:
+                found[key] = _Held(r.doc_id, r.fields_json, int(r.return_id))
+    return found
+
+
 def _merge_revision_files(conn: Connection, items: list[dict[str, Any]]) -> None:
     """Add the files of a revision issued again (a format not made the first time) to its record."""
     for item in items:
@@ -989,7 +1080,7 @@ def _merge_revision_files(conn: Connection, items: list[dict[str, Any]]) -> None
 
 def _make_signup(
     conn: Connection,
-    key: tuple[Any, Any, Any],
+    key: SignUpKey,
     doc_id: str,
     return_id: int,
     signer: tuple[Any, Any, Any],
@@ -997,24 +1088,59 @@ def _make_signup(
 ) -> int | None:
     """Make an accepted return the current sign-up of its (scheme, practice, kind); the return it
     supersedes (which stays on record, pointing at its successor), if there was one."""
-    scheme_id, practice_code, kind = key
-    signed_date, signatory, signature_kind = signer
-    where = (
-        (signups.c.scheme_id == scheme_id)
-        & (signups.c.practice_code == practice_code)
-        & (signups.c.kind == kind)
-    )
-    values = {"doc_id": doc_id, "return_id": return_id, "signed_date": signed_date, "signatory": signatory,
-              "signature_kind": signature_kind, "accepted_at": now}  # fmt: skip
-    current = conn.execute(select(signups.c.return_id).where(where)).scalar()
-    if current is None:
-        conn.execute(
-            insert(signups).values(scheme_id=scheme_id, practice_code=practice_code, kind=kind, **values)
+    return _make_signups(conn, [(key, doc_id, return_id, signer)], now)[0]
+
+
+def _make_signups(
+    conn: Connection, made: list[tuple[SignUpKey, str, int, tuple[Any, Any, Any]]], now: str
+) -> list[int | None]:
+    """:func:`_make_signup` for each of ``made`` (key, document id, return id, signer) in turn, in a
+    few statements: the return each one supersedes, if there was one."""
+    if not made:
+        return []
+    holders: dict[SignUpKey, int] = {}
+    keys = {key for key, *_ in made}
+    for chunk in _chunks(sorted({k[1] for k in keys}), 500):
+        query = select(signups.c.scheme_id, signups.c.practice_code, signups.c.kind, signups.c.return_id)
+        for r in conn.execute(query.where(signups.c.practice_code.in_(chunk))):
+            if (r.scheme_id, r.practice_code, r.kind) in keys:
+                holders[(r.scheme_id, r.practice_code, r.kind)] = int(r.return_id)
+    existed = set(holders)
+    final: dict[SignUpKey, dict[str, Any]] = {}
+    successors: list[dict[str, int]] = []
+    superseded: list[int | None] = []
+    for key, doc_id, return_id, (signed_date, signatory, signature_kind) in made:
+        current = holders.get(key)
+        superseded.append(current)
+        if current is not None:
+            successors.append({"old": current, "new": return_id})
+        holders[key] = return_id
+        final[key] = {"doc_id": doc_id, "return_id": return_id, "signed_date": signed_date,
+                      "signatory": signatory, "signature_kind": signature_kind,
+                      "accepted_at": now}  # fmt: skip
+    inserts = [
+        {"scheme_id": k[0], "practice_code": k[1], "kind": k[2], **v}
+        for k, v in final.items()
+        if k not in existed
+    ]
+    updates = [
+        {"k_scheme": k[0], "k_practice": k[1], "k_kind": k[2], **v} for k, v in final.items() if k in existed
+    ]
+    if inserts:
+        conn.execute(insert(signups), inserts)
+    if updates:
+        where = (
+            (signups.c.scheme_id == bindparam("k_scheme"))
+            & (signups.c.practice_code == bindparam("k_practice"))
+            & (signups.c.kind == bindparam("k_kind"))
         )
-        return None
-    conn.execute(update(signups).where(where).values(**values))
-    conn.execute(update(returns).where(returns.c.id == current).values(superseded_by=return_id))
-    return int(current)
+        conn.execute(update(signups).where(where), updates)
+    if successors:
+        conn.execute(
+            update(returns).where(returns.c.id == bindparam("old")).values(superseded_by=bindparam("new")),
+            successors,
+        )
+    return superseded
 
 
 def _document(row: Any, files: list[IssuedFile], rev: Any = None) -> IssuedDocument:
@@ -1091,10 +1217,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READS_ONLY = "agreementgen_reads_only"  # an engine option: its transactions only read, so take no lock
+
+
 def _sqlite_begin_immediate(conn: Connection) -> None:
     # A deferred transaction that reads then writes can deadlock against another writer
     # (SQLITE_BUSY that no timeout cures); taking the write lock up front makes writers queue.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # One that only reads (an ingest worker looking up the register) reads a snapshot (WAL) and
+    # neither waits for a writer nor holds one up.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READS_ONLY) else "BEGIN IMMEDIATE")
 
 
 _LOCK_KEY = 7170652  # agreementgen's advisory lock on a shared PostgreSQL database
@@ -1103,8 +1234,10 @@ _LOCK_KEY = 7170652  # agreementgen's advisory lock on a shared PostgreSQL datab
 def _postgresql_writers_queue(conn: Connection) -> None:
     # The same discipline as SQLite's BEGIN IMMEDIATE: one transaction at a time takes its turn.
     # Without it, two ingesters both find a file's sha256 unrecorded, both insert it, and the
-    # second dies on the unique key (or both make themselves the current sign-up).
-    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+    # second dies on the unique key (or both make themselves the current sign-up). Reading alone
+    # needs no turn.
+    if not conn.get_execution_options().get(READS_ONLY):
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
 
 
 def safe_url(url: str) -> str:

@@ -126,8 +126,8 @@ class ReadReturn:
     has_form: bool = False
     revision: int | None = None  # the revision of the document it says it is (None: not said)
     # What the wording check needs, kept from the one parse: the DOCX body, the PDF reader.
-    body_xml: bytes | None = None
-    pdf: Any = None
+    body_xml: bytes | None = field(default=None, compare=False, repr=False)
+    pdf: Any = field(default=None, compare=False, repr=False)
 
     def reject(self, reason: str) -> ReadReturn:
         self.findings.append(Finding("rejected", reason))
@@ -227,12 +227,13 @@ TERMS_PREFIX = "terms."
 
 
 def _read_pdf(data: bytes, trust_roots: TrustRoots | None = None) -> ReadReturn:
-    from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    from .pdfobjects import FormReader
 
     result = ReadReturn("pdf")
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
+        reader = FormReader(data)  # pypdf's PdfReader(strict=False), parsing plain objects faster
         if reader.is_encrypted:
             # An owner password alone still lets anyone read it; a user password does not.
             try:
