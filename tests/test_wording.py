@@ -293,3 +293,26 @@ def test_history_shows_every_event_of_a_document_and_exports_it(tmp_path: Path):
     assert (
         missing.exit_code == 1 and "no document 'nope:v1:X:section7' was issued or returned" in missing.output
     )
+
+
+def test_streams_read_straight_from_the_file_are_the_bytes_pypdf_reads(issued: Records, tmp_path: Path):
+    from pypdf.generic import IndirectObject
+
+    from agreementgen.wording import _stored
+
+    for data in (_issued_pdf(issued), filled_pdf(tmp_path).read_bytes()):
+        reader = PdfReader(io.BytesIO(data))
+        checked = 0
+        for number in range(1, len(reader.xref[0]) + 1):
+            ref = IndirectObject(number, 0, reader)
+            try:
+                obj = ref.get_object()
+            except Exception:
+                continue
+            stored = _stored(ref)
+            if hasattr(obj, "get_data"):
+                assert stored == obj._data, number  # the bytes as stored, still encoded
+                checked += 1
+            else:
+                assert stored is None, number
+        assert checked > 20

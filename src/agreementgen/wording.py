@@ -202,27 +202,73 @@ def docx_words(document_xml: bytes) -> list[str]:
 # --- the PDF side -------------------------------------------------------------------------------
 
 
+_STREAM_HEAD = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj\b")
+_DIRECT_LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)\s*[/>]")
+_STREAM_KEYWORD = re.compile(rb"stream\r?\n")
+HEAD_BYTES = 4096  # a stream's dictionary (an appearance's resources, say) is well within this
+
+
 def _raw(stream: Any) -> bytes:
     # The stream's bytes as stored (still encoded): fillers copy a page's streams unchanged, and
     # the issue side reads them so, without decoding. A filler that re-encodes them only sends
     # the page to the slower word-by-word comparison.
+    data = _stored(stream)
+    if data is not None:
+        return data
     stream = stream.get_object()
     data = getattr(stream, "_data", None)
     return data if isinstance(data, bytes) else stream.get_data()
+
+
+def _stored(ref: Any) -> bytes | None:
+    """The stored bytes of the stream ``ref`` points to, read straight from the file at the offset
+    its cross-reference gives, when its length is given directly; else None (pypdf reads it).
+
+    pypdf would parse the stream's dictionary a token at a time to find the same bytes; a return
+    has some 80 streams (pages, appearances) to look at, and this is most of the check's time.
+    """
+    from pypdf.generic import IndirectObject
+
+    if not isinstance(ref, IndirectObject):
+        return None
+    reader = ref.pdf
+    offset = getattr(reader, "xref", {}).get(ref.generation, {}).get(ref.idnum)
+    source = getattr(reader, "stream", None)
+    if not isinstance(offset, int) or source is None or not hasattr(source, "getbuffer"):
+        return None
+    view = source.getbuffer()
+    try:
+        head = bytes(view[offset : offset + HEAD_BYTES])
+        found = _STREAM_HEAD.match(head)
+        if found is None or (int(found.group(1)), int(found.group(2))) != (ref.idnum, ref.generation):
+            return None
+        keyword = _STREAM_KEYWORD.search(head, found.end())
+        length = _DIRECT_LENGTH.search(head, found.end(), keyword.start()) if keyword else None
+        if keyword is None or length is None or b"endobj" in head[found.end() : keyword.start()]:
+            return None
+        start = offset + keyword.end()
+        data = bytes(view[start : start + int(length.group(1))])
+        after = bytes(view[start + len(data) : start + len(data) + 16])
+        return data if len(data) == int(length.group(1)) and b"endstream" in after else None
+    finally:
+        view.release()
 
 
 def _page_digest(page: Any) -> str:
     """sha256 over a page's content streams and the form XObjects and images it draws."""
     digest = hashlib.sha256()
     contents = page.get("/Contents")
-    if contents is not None:
-        contents = contents.get_object()
-        for part in contents if isinstance(contents, list) else [contents]:
+    stored = _stored(contents) if contents is not None else None
+    if stored is not None:
+        digest.update(stored)
+    elif contents is not None:
+        parts = contents.get_object()
+        for part in parts if isinstance(parts, list) else [contents]:
             digest.update(_raw(part))
     resources = page.get("/Resources")
     xobjects = (resources.get_object().get("/XObject") if resources is not None else None) or {}
     for name in sorted(xobjects):
-        digest.update(str(name).encode() + b"\0" + _raw(xobjects[name]))
+        digest.update(str(name).encode() + b"\0" + _raw(dict.get(xobjects, name)))
     return digest.hexdigest()
 
 
@@ -406,7 +452,7 @@ def locked_appearances(reader: Any) -> list[str]:
             if not flags & 1:  # not read-only: the practice's to fill
                 continue
             appearance = (widget.get("/AP") or {}).get("/N")
-            if appearance is None:
+            if appearance is None or _stored(appearance) == b"":  # shows nothing: an overlay's
                 continue
             appearance = appearance.get_object()
             if not hasattr(appearance, "get_data"):  # a checkbox's states dictionary
@@ -458,16 +504,16 @@ def check_pdf(reader: Any, issued: Wording) -> Check:
     check = Check(locked_appearances(reader) + added_annotations(reader))
     if not issued.pages:  # issued before wordings were kept: nothing to compare with
         return check
-    marks = pdf_page_marks(reader)
+    returned = [_page_digest(page) for page in reader.pages]
     digests = [p.digest for p in issued.pages]
-    if [m.digest for m in marks] == digests:
+    if returned == digests:
         return check
-    found = [digests.index(m.digest) + 1 if m.digest in digests else 0 for m in marks]
-    if len(marks) < len(digests) and all(found) and found == sorted(set(found)):
+    found = [digests.index(d) + 1 if d in digests else 0 for d in returned]
+    if len(returned) < len(digests) and all(found) and found == sorted(set(found)):
         check.pages = found
         return check
     if not issued.words:  # a PDF template's: no Word wording to compare the words with
-        changed = [str(n) for n, m in enumerate(marks, start=1) if m.digest not in digests]
+        changed = [str(n) for n, d in enumerate(returned, start=1) if d not in digests]
         which = f"page {', '.join(changed)}" if changed else "the order of the pages"
         check.problems.append(f"{which} differs from the issued PDF: compare it with the issued one")
         return check
