@@ -254,6 +254,15 @@ def _stored(ref: Any) -> bytes | None:
         view.release()
 
 
+def _pages(reader: Any) -> list[Any]:
+    """The reader's pages, listed once (pypdf counts the page tree again at every step of ``pages``)."""
+    pages = getattr(reader, "_agreementgen_pages", None)
+    if pages is None:
+        pages = list(reader.pages)
+        reader._agreementgen_pages = pages
+    return pages
+
+
 def _page_digest(page: Any) -> str:
     """sha256 over a page's content streams and the form XObjects and images it draws."""
     digest = hashlib.sha256()
@@ -434,7 +443,7 @@ def _shown_text(stream: Any) -> str:
 def locked_appearances(reader: Any) -> list[str]:
     """Locked (read-only) fields whose appearance shows something other than their value."""
     problems = []
-    for page_number, page in enumerate(reader.pages, start=1):
+    for page_number, page in enumerate(_pages(reader), start=1):
         for ref in page.get("/Annots") or []:
             widget = ref.get_object()
             if widget.get("/Subtype") != "/Widget":
@@ -473,7 +482,7 @@ _OURS = {"/Widget", "/Link"}
 def added_annotations(reader: Any) -> list[str]:
     """Annotations other than form fields and links (a stamp, a text box, a drawing over a term)."""
     found = []
-    for page_number, page in enumerate(reader.pages, start=1):
+    for page_number, page in enumerate(_pages(reader), start=1):
         kinds = sorted(
             {str(ref.get_object().get("/Subtype")) for ref in page.get("/Annots") or []} - _OURS - {"/Popup"}
         )
@@ -504,7 +513,7 @@ def check_pdf(reader: Any, issued: Wording) -> Check:
     check = Check(locked_appearances(reader) + added_annotations(reader))
     if not issued.pages:  # issued before wordings were kept: nothing to compare with
         return check
-    returned = [_page_digest(page) for page in reader.pages]
+    returned = [_page_digest(page) for page in _pages(reader)]
     digests = [p.digest for p in issued.pages]
     if returned == digests:
         return check
