@@ -74,15 +74,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(folder: Path, *, tls: bool = False, login: tuple[str, str] | None = None) -> MailServer:
-    """Start a server (STARTTLS required with ``tls``; the ``login`` (user, password) required)."""
+def start(
+    folder: Path, *, tls: bool = False, implicit_tls: bool = False, login: tuple[str, str] | None = None
+) -> MailServer:
+    """Start a server (STARTTLS required with ``tls``; TLS from the first byte with ``implicit_tls``;
+    the ``login`` (user, password) required)."""
     box = MailServer(port=free_port())
     options: dict[str, Any] = {}
-    if tls:
+    if tls or implicit_tls:
         box.certificate, key = _self_signed(folder)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(box.certificate), str(key))
-        options.update(tls_context=context, require_starttls=True)
+        if implicit_tls:  # aiosmtpd sees TLS only when it did STARTTLS itself: let it offer AUTH here too
+            options.update(ssl_context=context, auth_require_tls=False)
+        else:
+            options.update(tls_context=context, require_starttls=True)
     if login is not None:
 
         def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:

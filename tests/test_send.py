@@ -337,6 +337,22 @@ def test_starttls_with_a_login(records, issued, tmp_path):
         server.stop()
 
 
+# aiosmtpd warns that it does not require STARTTLS before AUTH: this connection is TLS from its first byte.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtps_is_tls_from_the_first_byte(records, issued, tmp_path):
+    from mailserver import start
+
+    server = start(tmp_path, implicit_tls=True, login=("contracts", "s3cret"))
+    try:
+        relay = SmtpRelay(f"smtps://contracts@localhost:{server.port}", "s3cret", server.client_context())
+        report = send(SCHEME, records, load_contacts(contacts_file(tmp_path)), relay,
+                      options(issued[0], practices=("D81002",)))  # fmt: skip
+        assert [o.outcome for o in report.outcomes] == ["sent"]
+        assert attachments(parse(server.received[0].data)) == issued_bytes(issued[0], "D81002")
+    finally:
+        server.stop()
+
+
 def test_smtp_without_starttls_is_refused_before_anything_is_sent(mail_server):
     relay = SmtpRelay(f"smtp://127.0.0.1:{mail_server.port}")
     with pytest.raises(MailError, match="does not offer STARTTLS"):

@@ -676,7 +676,7 @@ def deliver_all(
         return outcomes
     if not planned:
         return outcomes
-    throttle = Throttle(per_minute)
+    throttle = Throttle(None if isinstance(transport, Outbox) else per_minute)  # files need no pacing
     transport.open()
     try:
         for n, out in enumerate(planned):
