@@ -264,3 +264,31 @@ def db_url(request, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'records.db'}"
     return request.getfixturevalue("postgres_server").url()
+
+
+@pytest.fixture
+def mail_server(tmp_path: Path):
+    """A real SMTP server (aiosmtpd in a thread, see ``mailserver``) for one test."""
+    from mailserver import start
+
+    server = start(tmp_path)
+    yield server
+    server.stop()
+
+
+def issue_packs(folder: Path, codes: list[str]) -> tuple[Path, list[Any]]:
+    """The QEF Section 7 packs of ``codes`` rendered by the real bulk run into ``folder/packs``; and
+    the issued documents, with their files, to register in each test's own records database."""
+    from agreementgen import bulk
+    from agreementgen.records import Records
+    from agreementgen.validation import load_inputs
+
+    inputs = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
+    by_code = inputs.data.by_code()
+    options = bulk.RunOptions(out_dir=folder / "packs", templates_dir=ROOT / "templates", jobs=1,
+                              db_url=f"sqlite:///{folder / 'issued.db'}", resume=False)  # fmt: skip
+    report = bulk.run(inputs.scheme, [by_code[c] for c in codes], options)
+    assert not report.failures
+    store = Records.open(options.db_url)
+    documents = [store.issued_document(d.doc_id) for d in store.issued_documents()]
+    return folder / "packs", documents

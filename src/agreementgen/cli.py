@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from collections.abc import Callable
 from decimal import Decimal
 from functools import wraps
@@ -35,6 +36,7 @@ from .provenance import check as check_provenance
 from .records import DEFAULT_URL, URL_ENV, Records, default_url, safe_url
 from .resources import (
     bundled,
+    sample_contacts,
     sample_practice_files,
     sample_scheme,
     sample_service_scheme,
@@ -390,7 +392,30 @@ def demo(
     report = _generate(inputs, out_dir / "packs", "section7", "docx,pdf", None, db_url, None, True)
     if inputs.data.problems or report.failures:
         raise typer.Exit(1)
+    written = _demo_send(inputs, out_dir, db_url)
     _demo_returns(inputs, out_dir, db_url)
+    out.rule("The outbox")
+    out.print(f"{written} message(s) in {escape(str(out_dir / 'outbox'))} would go, each with its practice's "
+              "Section 7 pack attached: open one in Outlook and press Send")  # fmt: skip
+
+
+def _demo_send(inputs: Inputs, out_dir: Path, db_url: str) -> int:
+    """The packs by email, into the outbox: one message per practice, recorded as sent to the outbox."""
+    from .contacts import load_contacts
+    from .send import Outbox, SendOptions
+    from .send import send as run_send
+
+    out.rule("Section 7 packs by email, to the outbox")
+    # A fresh register sends every pack again: the outbox of an earlier demo would hold them twice.
+    shutil.rmtree(out_dir / "outbox", ignore_errors=True)
+    contacts = load_contacts(sample_contacts())
+    outbox = Outbox(out_dir / "outbox")
+    sender = "contracts@commissioner.example.nhs.uk"  # invented, like the practices' addresses
+    options = SendOptions(kind="section7", packs=out_dir / "packs", sender=sender, by="agreementgen demo")
+    report = run_send(inputs.scheme, Records.open(db_url), contacts, outbox, options)
+    out.print(f"contacts: {escape(str(sample_contacts()))} (invented addresses on an example domain)")
+    _print_mail_report(report, outbox, False, "message", brief=True)
+    return report.counts["outbox"]
 
 
 def _demo_returns(inputs: Inputs, out_dir: Path, db_url: str) -> None:
@@ -678,11 +703,18 @@ def check_template_command(
         str | None, typer.Option("--docs", help="Document kind (default: from the file name).")
     ] = None,
 ) -> None:
-    """Check a template against a scheme: its variables, and what its PDF can show. Renders nothing."""
+    """Check a template against a scheme: its variables, and what its PDF can show. Renders nothing.
+
+    An email template (templates/email/send.txt, remind.txt, or an .html beside one) is checked
+    against the email context: its subject line and the variables it uses."""
+    from .render.email import EMAIL_SUFFIXES
     from .render.template import check
 
     model = scheme_model(scheme)
     spec = load_any_scheme(scheme)
+    if template.suffix.lower() in EMAIL_SUFFIXES:
+        _check_email_template(template, spec, _kind_for(docs, model).name)
+        return
     kind = _kind_for(docs, model, default=template.stem if template.stem in KINDS else None)
     report = check(template, kind.example(spec))
     name = escape(str(template))
@@ -719,6 +751,26 @@ def check_template_command(
             out.print(f"  {escape(unused)}")
     if report.missing or report.unsupported:
         raise typer.Exit(1)
+
+
+def _check_email_template(template: Path, spec: Any, kind: str) -> None:
+    from .render.email import check_email_template
+    from .send import example_context
+
+    purpose = "remind" if template.stem == "remind" else "send"
+    report = check_email_template(template, example_context(spec, kind, purpose))
+    name = escape(str(template))
+    if report.missing:
+        err.print(f"[bold red]{len(report.missing)} variable(s) the context does not provide:[/]")
+        for missing in report.missing:
+            where = report.where.get(missing)
+            err.print(f"  {escape(missing)}" + (f" ({escape(where)})" if where else ""))
+        raise typer.Exit(1)
+    out.print(
+        f"{name}: every variable it uses is provided (a {purpose} message's; see `agreementgen context`)"
+    )
+    if report.unused:
+        out.print(f"{len(report.unused)} context variable(s) the template does not use")
 
 
 STATUS_STYLE = {"accepted": "green", "flagged": "yellow", "rejected": "red"}
@@ -860,7 +912,8 @@ def history(
         Path | None, typer.Option("--to", help="Also write the events to this .csv or .xlsx.")
     ] = None,
 ) -> None:
-    """Every event of one document, oldest first: issued, reissued, superseded, returned, reviewed."""
+    """Every event of one document, oldest first: issued, reissued, superseded, sent, reminded, returned,
+    reviewed."""
     events = Records.open(db).history(doc_id)
     if not events:
         raise AgreementgenError(f"no document '{doc_id}' was issued or returned", field="DOC_ID")
@@ -926,9 +979,255 @@ def status(
         for row in result.chase[:10]:
             name, email = escape(row["practice_name"]), escape(row["email"])
             kind = row["doc_id"].rsplit(":", 1)[-1]
-            out.print(f"  {row['practice_code']} {name} — {kind}: {row['state']} {email}")
+            reminded = (f" (reminded {row['reminders']}×, last {row['last_reminded']})"
+                        if row["reminders"] else "")  # fmt: skip
+            out.print(f"  {row['practice_code']} {name} — {kind}: {row['state']} {email}{reminded}")
         if len(result.chase) > 10:
             out.print(f"  … and {len(result.chase) - 10:,} more (use --chase FILE for the full list)")
+
+
+ContactsOpt = Annotated[
+    Path,
+    typer.Option("--contacts", help="The practices' email addresses (CSV/XLSX: code, email, name, role)."),
+]
+OutboxOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--outbox",
+        help="Write each message as an .eml file in this folder (the default: ./outbox); Outlook sends them.",
+    ),
+]
+SmtpOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--smtp",
+        metavar="URL",
+        help="Send through this server: smtp://user@host:587 (STARTTLS) or smtps://user@host:465; "
+        "the password from $AGREEMENTGEN_SMTP_PASSWORD.",
+    ),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="The sender's address (default: the spec's commissioner.return_email)."),
+]
+MailPracticeOpt = Annotated[
+    list[str], typer.Option("--practice", help="Only this practice (ODS code); repeat for several.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would go; write, send and record nothing.")
+]
+PerMinuteOpt = Annotated[
+    int | None, typer.Option("--per-minute", min=1, help="Send at most N messages a minute (SMTP).")
+]
+MailTemplatesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates",
+        help="Folder of templates; the email ones are in its email/ folder (default: the bundled).",
+    ),
+]
+MailDocsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--docs",
+        help="Documents of this kind: section7 or sla (the scheme's default), sla_<contract>, claim.",
+    ),
+]
+DEFAULT_OUTBOX = "outbox"  # in the current folder, like the default records database
+MAIL_STYLE = {"outbox": "green", "sent": "green", "dry-run": "cyan", "already sent": "dim", "too soon": "dim",
+              "maximum reached": "dim", "cut-off passed": "dim", "temporary": "yellow"}  # fmt: skip
+
+
+def _mail_setup(scheme: Path, contacts: Path, sender: str | None, outbox: Path | None, smtp: str | None,
+                dry_run: bool) -> tuple[Any, Any, str, Any]:  # fmt: skip
+    """The spec, contacts, sender and transport that send and remind share."""
+    from .contacts import load_contacts
+    from .send import transport_for
+
+    if outbox is not None and smtp is not None:
+        raise typer.BadParameter("give --outbox or --smtp, not both")
+    spec = load_any_scheme(scheme)
+    chosen = sender or spec.commissioner.return_email
+    if not chosen:
+        raise AgreementgenError(
+            "the spec names no commissioner.return_email: give --from ADDRESS", field="--from"
+        )
+    transport = transport_for(outbox or Path(DEFAULT_OUTBOX), smtp, dry_run)
+    return spec, load_contacts(contacts), chosen, transport
+
+
+def _who_runs() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without one): the event says nobody
+        return ""
+
+
+def _run_mail(what: str, transport: Any, run: Callable[[Callable[[Any], None]], Any]) -> Any:
+    """Run ``send`` or ``remind`` under a progress bar (for SMTP, where it takes time)."""
+    from .send import SmtpRelay
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, transient=True, disable=not isinstance(transport, SmtpRelay) or not err.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(f"{what} by {getattr(transport, 'where', 'mail')}", total=None)
+        return run(lambda _outcome: progress.advance(task))
+
+
+def _print_mail_report(report: Any, transport: Any, dry_run: bool, noun: str, brief: bool = False) -> None:
+    """Every practice's line (a message, or why none went; ``brief``: only those that did not go),
+    then the counts."""
+    from .send import Outbox
+
+    for outcome in report.outcomes:
+        if brief and outcome.outcome in ("outbox", "sent"):
+            continue
+        style = MAIL_STYLE.get(outcome.outcome, "red")
+        name = f" {escape(outcome.practice_name)}" if outcome.practice_name else ""
+        to = f" to {escape(', '.join(outcome.recipients))}" if outcome.recipients else ""
+        detail = f": {escape(outcome.detail)}" if outcome.detail else ""
+        (out if style in ("green", "cyan", "dim") else err).print(
+            f"[{style}]{outcome.outcome:>15}[/] {outcome.practice_code}{name}{to}{detail}"
+        )
+        if dry_run and outcome.subject:
+            out.print(f"{'':>16} subject: {escape(outcome.subject)}")
+            if outcome.attachments:
+                out.print(f"{'':>16} attached: {escape(', '.join(outcome.attachments))}")
+        for refused in outcome.refused:
+            err.print(f"{'':>16} [red]refused[/] {escape(refused)}")
+    if report.contact_problems:
+        err.print(f"[bold red]{len(report.contact_problems):,} problem(s) in the contacts file:[/]")
+        for problem in report.contact_problems:
+            err.print(f"  {escape(str(problem))}")
+    if report.stopped:
+        out.print(f"[yellow]note:[/] {escape(report.stopped)}")
+    counts = report.counts
+    made = sum(counts[k] for k in ("outbox", "sent", "temporary", "refused", "dry-run"))
+    summary = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))
+    if dry_run:
+        nothing = "nothing written, sent or recorded"
+        out.print(f"dry run: {made:,} {noun}(s) would go; {nothing} ({summary or 'nothing to do'})")
+    elif isinstance(transport, Outbox):
+        out.print(f"{counts['outbox']:,} {noun}(s) written to {escape(str(transport.folder))}, ready to send "
+                  f"(open each in Outlook and press Send) — {summary or 'nothing to do'}")  # fmt: skip
+    else:
+        out.print(f"{counts['sent']:,} {noun}(s) sent — {summary or 'nothing to do'}")
+
+
+@app.command()
+@handles_errors
+def send(
+    scheme: SchemeOpt,
+    contacts: ContactsOpt,
+    packs: Annotated[Path, typer.Option("--packs", help="The folder `generate --out` wrote the packs to.")],
+    db: DbOpt = None,
+    docs: MailDocsOpt = None,
+    practice: MailPracticeOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    outbox: OutboxOpt = None,
+    smtp: SmtpOpt = None,
+    sender: FromOpt = None,
+    attach: Annotated[str, typer.Option("--attach", help="pdf, docx or pdf,docx.")] = "pdf,docx",
+    dry_run: DryRunOpt = False,
+    per_minute: PerMinuteOpt = None,
+    resend: Annotated[
+        bool, typer.Option("--resend", help="Send documents again that a message already took.")
+    ] = False,
+    templates: MailTemplatesOpt = None,
+) -> None:
+    """Email each practice its issued documents: one message each, to the outbox or through SMTP.
+
+    Exit code 0 when every practice got its message (or had it already); 1 when any has no
+    address, a contacts problem, a file that changed since issue, or was refused or deferred.
+    """
+    from .send import SendOptions
+    from .send import send as run_send
+
+    spec, known, chosen, transport = _mail_setup(scheme, contacts, sender, outbox, smtp, dry_run)
+    kind = docs or DEFAULT_KIND[scheme_model(scheme)]
+    options = SendOptions(
+        kind=kind, packs=packs, sender=chosen, practices=tuple(practice),
+        attach=tuple(parse_list(attach, ["pdf", "docx"], "--attach")), resend=resend, dry_run=dry_run,
+        per_minute=per_minute, templates=templates / "email" if templates else None, by=_who_runs(),
+    )  # fmt: skip
+    records = Records.open(db)
+    report = _run_mail(
+        "sending", transport, lambda tick: run_send(spec, records, known, transport, options, on_message=tick)
+    )
+    _print_mail_report(report, transport, dry_run, "message")
+    if not report.all_done:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def remind(
+    scheme: SchemeOpt,
+    contacts: ContactsOpt,
+    db: DbOpt = None,
+    docs: MailDocsOpt = None,
+    practice: MailPracticeOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    outbox: OutboxOpt = None,
+    smtp: SmtpOpt = None,
+    sender: FromOpt = None,
+    every: Annotated[
+        int | None,
+        typer.Option(
+            "--every",
+            min=1,
+            metavar="DAYS",
+            help="At least this many days after the last message (default: the spec's, else 7).",
+        ),
+    ] = None,
+    most: Annotated[
+        int | None,
+        typer.Option(
+            "--max", min=0, help="At most this many reminders a practice (default: the spec's, else 3)."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            help="No reminder after this date, e.g. 2026-06-30 (default: the spec's reminders.until).",
+        ),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    per_minute: PerMinuteOpt = None,
+    templates: MailTemplatesOpt = None,
+) -> None:
+    """Remind the practices that have not returned, or whose return was flagged or rejected (with why).
+
+    Exit code 0 when every practice due a reminder got it; 1 when any has no address, a contacts
+    problem, or was refused or deferred.
+    """
+    from datetime import date
+
+    from .remind import RemindOptions
+    from .remind import remind as run_remind
+
+    try:
+        cut_off = date.fromisoformat(until) if until else None
+    except ValueError:
+        raise typer.BadParameter(f"'{until}' is not a date like 2026-06-30", param_hint="--until") from None
+    spec, known, chosen, transport = _mail_setup(scheme, contacts, sender, outbox, smtp, dry_run)
+    options = RemindOptions(
+        kind=docs or DEFAULT_KIND[scheme_model(scheme)], sender=chosen, practices=tuple(practice),
+        every_days=every, max=most, until=cut_off, dry_run=dry_run, per_minute=per_minute,
+        templates=templates / "email" if templates else None, by=_who_runs(),
+    )  # fmt: skip
+    records = Records.open(db)
+    report = _run_mail(
+        "reminding",
+        transport,
+        lambda tick: run_remind(spec, records, known, transport, options, on_message=tick),
+    )
+    _print_mail_report(report, transport, dry_run, "reminder")
+    if not report.all_done:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -938,7 +1237,7 @@ def export(
         str,
         typer.Option(
             "--table",
-            help="signups, returns, issued, revisions, scheme_rules, reviews, year_end or activity.",
+            help="signups, returns, issued, revisions, scheme_rules, reviews, messages, year_end, activity.",
         ),
     ],
     to: Annotated[Path, typer.Option("--to", help="A .csv or .xlsx file to write.")],

@@ -14,6 +14,8 @@ contracts officer can go straight to the cell or YAML line to fix::
     ├── RecordsError             the records database cannot be opened or written
     ├── CertificateError         a trusted root certificate (``ingest --trust-roots``) cannot
     │                            be read (names the file)
+    ├── MailError                the mail server cannot be reached, refuses the connection's
+    │                            encryption or the login, or a sender address or SMTP URL is wrong
     └── ProblemsFound            several of the above found in one pass; ``.problems``
                                  holds every one (we report all, never just the first)
 
@@ -97,6 +99,10 @@ class RecordsError(AgreementgenError):
 
 class CertificateError(AgreementgenError):
     """A file given as a trusted root certificate is not one, or cannot be read."""
+
+
+class MailError(AgreementgenError):
+    """Mail cannot be sent at all: a bad SMTP URL or sender, no server, no TLS, a refused login."""
 
 
 class OutputError(AgreementgenError):

@@ -15,6 +15,9 @@ It owns the database schema and every read/write of it:
   applies them without being given the spec;
 * **sign-ups** — the current accepted return per scheme, practice and document kind. A newer
   accepted return supersedes the older (``returns.superseded_by``); both stay.
+* **messages** — every message ``send`` and ``remind`` made, append-only: its Message-ID,
+  practice, recipients, the documents (ids and revisions) it carried or chased, subject, when,
+  the outcome (``outbox``, ``sent``, ``temporary``, ``refused``) and the server's reply.
 
 Writers on SQLite take the write lock when their transaction begins
 (``BEGIN IMMEDIATE``), so two ``ingest`` processes on one file serialise instead of
@@ -253,6 +256,7 @@ TABLES = {
     "signups": signups,
     "year_end": year_end,
     "reviews": reviews,
+    "messages": messages,
 }
 
 
@@ -312,6 +316,26 @@ class ReturnRecord:
     revision: int | None = None  # the revision of the document it was judged against
     signature: dict[str, Any] = field(default_factory=dict)  # the digital signature's check, if any
     late: bool = False  # signed or received after the sign-up deadline
+
+
+DELIVERED = ("sent", "outbox")  # a message's outcomes that count as having gone to the practice
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One message ``send`` or ``remind`` made, as it is recorded."""
+
+    message_id: str
+    kind: str  # send / remind
+    scheme_id: str
+    practice_code: str
+    recipients: tuple[str, ...]
+    documents: tuple[tuple[str, int], ...]  # (document id, revision) carried or chased
+    subject: str
+    outcome: str  # outbox / sent / temporary / refused
+    reply: str = ""  # the server's words, if any
+    path: str = ""  # the .eml written, for the outbox
+    by: str = ""
 
 
 FIELD_CHARS = 10_000  # an entry a practice types is a line or two; a longer one is cut, marked
@@ -617,6 +641,7 @@ class Records:
 
     def history(self, doc_id: str) -> list[dict[str, Any]]:
         """Every event of a document, oldest first: issued, reissued and superseded (its revisions),
+        sent and reminded (each message that carried or chased it: outcome, recipients, reply),
         returned (each file, with its status and reasons), reviewed (the decision, reason and who),
         and a sign-up superseded by a later return. Each event: ``at``, ``event``, ``revision``,
         ``return_id``, ``detail``, ``by``. Empty if the document was never issued or returned."""
@@ -671,15 +696,70 @@ class Records:
                     decision = "accepted" if review["decision"] == "accept" else "rejected"
                     detail = f"{decision}: {review['reason']}"
                     add(review["at"], "reviewed", detail, None, review["return_id"], review["by"])
+            parsed = doc_id.split(":")
+            if (
+                len(parsed) == 4
+            ):  # a message names its documents in JSON: read the practice's, keep this one's
+                query = select(messages).where(
+                    (messages.c.scheme_id == parsed[0]) & (messages.c.practice_code == parsed[2])
+                )
+                for message in conn.execute(query.order_by(messages.c.id)).mappings():
+                    carried = [d for d in json.loads(message["documents_json"]) if d["doc_id"] == doc_id]
+                    if carried:
+                        event = "sent" if message["kind"] == "send" else "reminded"
+                        detail = _message_detail(message)
+                        add(message["at"], event, detail, carried[0]["revision"], None, message["by"])
         order = {
             "issued": 0,
             "reissued": 0,
             "superseded": 1,
-            "returned": 2,
-            "reviewed": 3,
-            "sign-up superseded": 4,
+            "sent": 2,
+            "reminded": 2,
+            "returned": 3,
+            "reviewed": 4,
+            "sign-up superseded": 5,
         }
         return sorted(events, key=lambda e: (e["at"], order[e["event"]]))
+
+    def record_message(self, message: MessageRecord, at: str | None = None) -> int:
+        """Keep one message ``send`` or ``remind`` made (``at``: when, ISO; now by default); its id."""
+        values = {
+            "message_id": storable_text(message.message_id, column_chars(messages.c.message_id)),
+            "kind": message.kind,
+            "scheme_id": message.scheme_id,
+            "practice_code": message.practice_code,
+            "recipients_json": json.dumps(list(message.recipients), ensure_ascii=False),
+            "documents_json": json.dumps(
+                [{"doc_id": d, "revision": r} for d, r in message.documents], ensure_ascii=False
+            ),
+            "subject": storable_text(message.subject, FIELD_CHARS),
+            "at": at or _now(),
+            "outcome": message.outcome,
+            "reply": storable_text(message.reply, FIELD_CHARS),
+            "path": storable_text(message.path),
+            "by": storable_text(message.by, FIELD_CHARS),
+        }
+        with self._begin() as conn:
+            inserted = conn.execute(insert(messages).values(**values)).inserted_primary_key
+        assert inserted is not None
+        return int(inserted[0])
+
+    def messages_for(
+        self, scheme_id: str, practice_code: str | None = None, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The messages of a scheme (of one practice, of one kind), oldest first, with ``recipients``
+        and ``documents`` (``[{"doc_id", "revision"}]``) decoded."""
+        query = select(messages).where(messages.c.scheme_id == scheme_id).order_by(messages.c.id)
+        if practice_code:
+            query = query.where(messages.c.practice_code == practice_code)
+        if kind:
+            query = query.where(messages.c.kind == kind)
+        with self._begin() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            row["recipients"] = json.loads(row.pop("recipients_json"))
+            row["documents"] = json.loads(row.pop("documents_json"))
+        return rows
 
     def current_files(self, scheme_id: str) -> dict[str, tuple[int, dict[str, str]]]:
         """document id → (current revision, {format: sha256}) for a scheme, in one query each."""
@@ -1064,6 +1144,19 @@ def _current_signups(conn: Connection, keys: set[SignUpKey]) -> dict[SignUpKey, 
             if key in keys:
                 found[key] = _Held(r.doc_id, r.fields_json, int(r.return_id))
     return found
+
+
+def _message_detail(message: Any) -> str:
+    """What a history line says of a message: its outcome, to whom, where or the server's reply."""
+    to = ", ".join(json.loads(message["recipients_json"]))
+    what = {
+        "outbox": f"written to the outbox for {to}",
+        "sent": f"sent to {to}",
+        "temporary": f"not sent to {to} (temporary failure, tried again next run)",
+        "refused": f"refused for {to}",
+    }.get(message["outcome"], f"{message['outcome']}: {to}")
+    extra = message["path"] if message["outcome"] == "outbox" else message["reply"]
+    return f"{what}: {extra}" if extra else what
 
 
 def _merge_revision_files(conn: Connection, items: list[dict[str, Any]]) -> None:

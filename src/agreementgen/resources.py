@@ -37,3 +37,8 @@ def sample_service_scheme() -> Path:
 def sample_signups() -> Path:
     """Which C&P sample practices signed up to which LES (illustrative, made for the demo)."""
     return bundled("samples") / "cpccg" / "les-signups-2017-18.csv"
+
+
+def sample_contacts() -> Path:
+    """Email addresses for the C&P sample practices: invented, on an example domain (for the demo)."""
+    return bundled("samples") / "cpccg" / "contacts.csv"

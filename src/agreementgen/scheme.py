@@ -249,6 +249,19 @@ class ReturnRules(_Strict):
     signer_mismatch: Literal["accept", "flag"] = "flag"
 
 
+class ReminderRules(_Strict):
+    """When ``remind`` chases the practices that have not returned, or whose return was flagged.
+
+    A practice is reminded at most ``max`` times, at least ``every_days`` days after the last message
+    it was sent (its pack or a reminder), and no one after ``until`` (none: no cut-off date);
+    ``remind --every/--max/--until`` override them for one run (README: "agreementgen remind").
+    """
+
+    until: date | None = None
+    every_days: int = Field(default=7, ge=1, le=366)
+    max: int = Field(default=3, ge=0, le=100)
+
+
 class SchemeIdentity(_Strict):
     """What every scheme spec starts with, whatever its funding model."""
 
@@ -260,6 +273,7 @@ class SchemeIdentity(_Strict):
     commissioner: Commissioner
     financial_year: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}/[0-9]{2}$")]
     returns: ReturnRules = ReturnRules()
+    reminders: ReminderRules = ReminderRules()
 
     @field_validator("version", mode="before")
     @classmethod

@@ -2,7 +2,8 @@
 
 Pure over what :class:`~agreementgen.records.Records` returns: for each document issued
 under the scheme, its latest return decides whether it is accepted (the practice's
-current sign-up), flagged or rejected (someone must act), or still outstanding.
+current sign-up), flagged or rejected (someone must act), or still outstanding. The chase
+list says how many reminders (``remind``) went to each, and when the last did.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .records import Records
+from .records import DELIVERED, Records
 from .scheme import Scheme
 from .services import ServiceScheme
 
@@ -26,6 +27,8 @@ CHASE_COLUMNS = (
     "last_return",
     "reasons",
     "deadline",
+    "reminders",
+    "last_reminded",
 )
 
 
@@ -73,6 +76,11 @@ def scheme_status(
         else:
             result.unmatched_returns += 1
     signups = records.signups_for(scheme.id)
+    reminded: dict[str, list[str]] = {}  # document id -> when each reminder chasing it was delivered
+    for message in records.messages_for(scheme.id, kind="remind"):
+        if message["outcome"] in DELIVERED:
+            for document in message["documents"]:
+                reminded.setdefault(document["doc_id"], []).append(message["at"])
     result.issued = len(documents)
     for doc in documents:
         last = latest.get(doc.doc_id)
@@ -102,6 +110,8 @@ def scheme_status(
                 "last_return": last["filename"] if last else "",
                 "reasons": "; ".join(last["reasons"]) if last else "",
                 "deadline": result.deadline,
+                "reminders": len(reminded.get(doc.doc_id, [])),
+                "last_reminded": max(reminded.get(doc.doc_id, [""]))[:10],
             }
         )
     return result

@@ -59,6 +59,8 @@ __all__ = [
     "CompiledDocx",
     "TemplateCheck",
     "check_template",
+    "compare_paths",
+    "jinja_paths",
     "read_content_controls",
     "read_custom_properties",
     "read_main_part",
@@ -423,18 +425,36 @@ def check_template(template_path: str | Path, context: Mapping[str, Any]) -> Tem
     never prints or tests — looping over a list does not count as using its items' fields.
     """
     compiled = CompiledDocx(template_path)
-    missing = sorted(
-        p
-        for p in compiled.variables
-        if not _resolves(p, context) and _reachable(compiled._guards.get(p), context)
-    )
+    missing, unused = compare_paths(compiled.variables, compiled._printed, compiled._guards, context)
+    where = {path: place for path in missing if (place := compiled.where_used(path))}
+    return TemplateCheck(missing=missing, unused=unused, where=where)
+
+
+def compare_paths(
+    variables: Iterable[str],
+    printed: Iterable[str],
+    guards: Mapping[str, frozenset[Guards]],
+    context: Mapping[str, Any],
+) -> tuple[list[str], list[str]]:
+    """(the paths used that the context lacks, the context's leaves never printed), as
+    :func:`check_template` judges them; for any Jinja template (:func:`jinja_paths`)."""
+    printed = list(printed)
+    missing = sorted(p for p in variables if not _resolves(p, context) and _reachable(guards.get(p), context))
     unused = sorted(
         leaf
         for leaf in leaf_paths(dict(context))
-        if leaf and not any(_covers(used, leaf) for used in compiled._printed)
+        if leaf and not any(_covers(used, leaf) for used in printed)
     )
-    where = {path: place for path in missing if (place := compiled.where_used(path))}
-    return TemplateCheck(missing=missing, unused=unused, where=where)
+    return missing, unused
+
+
+def jinja_paths(
+    ast: nodes.Template, globals_: Mapping[str, Any]
+) -> tuple[frozenset[str], frozenset[str], dict[str, frozenset[Guards]]]:
+    """(every path a parsed Jinja template uses, those it prints or tests, the if-tests around each
+    use): the static analysis ``check-template`` runs on Word templates, for any Jinja template."""
+    printed, iterated, guards = _collect_paths(ast, globals_)
+    return frozenset(printed | iterated), frozenset(printed), guards
 
 
 def _segments(path: str) -> list[str]:
