@@ -725,82 +725,79 @@ STATUS_STYLE = {"accepted": "green", "flagged": "yellow", "rejected": "red"}
 USAGE_ERROR = 2  # the exit code typer gives its own usage errors
 
 
-@app.command()
-@handles_errors
-def ingest(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Returned forms: files and/or folders (searched recursively).")
-    ],
-    db: DbOpt = None,
-    scheme: Annotated[
-        Path | None, typer.Option("--scheme", "-s", help="Only accept forms of this scheme (YAML).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead.")] = False,
-    trust_roots: Annotated[
-        Path | None,
-        typer.Option(
-            "--trust-roots",
-            help="A folder of trusted root certificates (PEM/DER: .pem .der .crt .cer): digital "
-            "signatures are checked against them. Without it, trust is not checked.",
-        ),
-    ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", "-j", min=0, help="Processes reading and judging files (0: one per CPU core)."
-        ),
-    ] = 1,
-) -> None:
-    """Read returned forms (PDF, DOCX, scans), check them against the issued register, record them.
+ContactsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--contacts",
+        help="The practices' contact list (CSV/XLSX: ods_code, email): a return emailed from an "
+        "address not on its practice's list is flagged. Without it, senders are not checked.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead.")]
+SchemeFilterOpt = Annotated[
+    Path | None, typer.Option("--scheme", "-s", help="Only accept forms of this scheme (YAML).")
+]
+TrustRootsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust-roots",
+        help="A folder of trusted root certificates (PEM/DER: .pem .der .crt .cer): digital "
+        "signatures are checked against them. Without it, trust is not checked.",
+    ),
+]
+IngestJobsOpt = Annotated[
+    int,
+    typer.Option("--jobs", "-j", min=0, help="Processes reading and judging files (0: one per CPU core)."),
+]
 
-    Exit code 0 when every file was accepted; 1 when any was flagged or rejected, or a path was
-    skipped (not a regular file); 2 for a usage error (a path that does not exist, a --scheme,
-    --db or --trust-roots that cannot be used), when nothing was ingested.
-    """
-    from .ingest import FileOutcome, filename_text
-    from .ingest import ingest as run_ingest
+
+def _ingest_setup(
+    scheme: Path | None, trust_roots: Path | None, contacts: Path | None, db: str | None
+) -> tuple[str | None, Any, Any, Records]:
+    """What ``ingest`` and ``fetch`` are given, opened; a usage error (exit 2) if any cannot be used."""
+    from .mailin import contact_addresses
     from .returns import load_trust_roots
 
-    missing = [p for p in paths if not os.path.lexists(p)]
-    if missing:
-        err.print("[bold red]error:[/] nothing ingested")
-        for path in missing:
-            err.print(f"  {escape(filename_text(path))}: no such file or folder")
-        raise typer.Exit(USAGE_ERROR)
     try:
         scheme_id = load_any_scheme(scheme).id if scheme else None
         roots = load_trust_roots(trust_roots) if trust_roots is not None else None
+        addresses = contact_addresses(contacts) if contacts is not None else None
         records = Records.open(db)
     except AgreementgenError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(USAGE_ERROR) from None
+    return scheme_id, roots, addresses, records
 
-    def show(outcome: FileOutcome) -> None:
-        progress.advance(task)
+
+def _shows_outcomes(as_json: bool) -> tuple[Progress, Callable[[Any], None]]:
+    """A progress bar (on a terminal) and the line printed for each file or attachment as it is recorded."""
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
+        disable=as_json or not err.is_terminal,  # a bar only where someone watches it
+    )  # fmt: skip
+
+    def show(outcome: Any) -> None:
         if as_json:
             return
         style = STATUS_STYLE.get(outcome.status, "white")
         again = "" if outcome.new else " (already on record)"
-        out.print(f"[{style}]{outcome.status or 'recorded':>9}[/] {escape(outcome.path)}{again}")
+        sender = f" [dim]from {escape(outcome.sender)}[/]" if outcome.sender else ""
+        out.print(f"[{style}]{outcome.status or 'recorded':>9}[/] {escape(outcome.path)}{again}{sender}")
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
-        disable=as_json or not err.is_terminal,  # a bar only where someone watches it
-    ) as progress:  # fmt: skip
-        task = progress.add_task("ingesting", total=None)
-        report = run_ingest(
-            paths, records, scheme_id=scheme_id,
-            on_file=show, trust_roots=roots, jobs=jobs or os.cpu_count() or 1,
-        )  # fmt: skip
-    code = 0 if report.all_accepted else 1
+    return progress, show
+
+
+def _print_ingested(report: Any, as_json: bool) -> None:
+    """What a run recorded: JSON lines, or every reason and the summary."""
     if as_json:
         for f in report.files:
             print(json.dumps(dataclasses.asdict(f), ensure_ascii=False))
         for status, passed in (("skipped", report.skipped), ("ignored", report.ignored)):
             for s in passed:
                 print(json.dumps({"path": s.path, "status": status, "reasons": [s.reason], "new": False,
-                                  "return_id": None}, ensure_ascii=False))  # fmt: skip
-        raise typer.Exit(code)
+                                  "return_id": None, "message_id": None, "sender": ""},
+                                 ensure_ascii=False))  # fmt: skip
+        return
     for f in report.files:
         if f.new and (f.status != "accepted" or f.reasons):  # an accepted one's reasons are notes
             err.print(f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}[/] {escape(f.path)}:")
@@ -812,13 +809,66 @@ def ingest(
     passed_over = f", {len(report.skipped):,} skipped (not regular files)" if report.skipped else ""
     if report.ignored:
         passed_over += f", {len(report.ignored):,} hidden or temporary file(s) ignored"
+    if report.messages:
+        again = sum(not m.new for m in report.messages)
+        passed_over += f"; {len(report.messages):,} mail message(s)"
+        passed_over += f" ({again:,} already on record)" if again else ""
     out.print(
         f"{len(report.files):,} file(s) in {report.seconds:.1f} s: {counts['accepted']:,} accepted, "
         f"{counts['flagged']:,} flagged, {counts['rejected']:,} rejected, "
         f"{report.unchanged:,} already on record{passed_over}"
     )
-    out.print(f"records: {escape(safe_url(db or default_url()))}")
-    raise typer.Exit(code)
+
+
+@app.command()
+@handles_errors
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Returned forms, or mail (.eml, .mbox, .msg): files and/or folders (recursively)."
+        ),
+    ],
+    db: DbOpt = None,
+    scheme: SchemeFilterOpt = None,
+    as_json: JsonOpt = False,
+    trust_roots: TrustRootsOpt = None,
+    jobs: IngestJobsOpt = 1,
+    contacts: ContactsOpt = None,
+) -> None:
+    """Read returned forms (PDF, DOCX, scans, and mail's attachments), check them against the issued
+    register, record them.
+
+    Exit code 0 when every file was accepted; 1 when any was flagged or rejected, or a path was
+    skipped (not a regular file); 2 for a usage error (a path that does not exist, a --scheme,
+    --db, --trust-roots or --contacts that cannot be used), when nothing was ingested.
+    """
+    from .ingest import filename_text
+    from .ingest import ingest as run_ingest
+
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        err.print("[bold red]error:[/] nothing ingested")
+        for path in missing:
+            err.print(f"  {escape(filename_text(path))}: no such file or folder")
+        raise typer.Exit(USAGE_ERROR)
+    scheme_id, roots, addresses, records = _ingest_setup(scheme, trust_roots, contacts, db)
+    progress, show = _shows_outcomes(as_json)
+    with progress:
+        task = progress.add_task("ingesting", total=None)
+
+        def recorded(outcome: Any) -> None:
+            progress.advance(task)
+            show(outcome)
+
+        report = run_ingest(
+            paths, records, scheme_id=scheme_id, on_file=recorded, trust_roots=roots,
+            jobs=jobs or os.cpu_count() or 1, contacts=addresses,
+        )  # fmt: skip
+    _print_ingested(report, as_json)
+    if not as_json:
+        out.print(f"records: {escape(safe_url(db or default_url()))}")
+    raise typer.Exit(0 if report.all_accepted else 1)
 
 
 @app.command()
@@ -938,7 +988,7 @@ def export(
         str,
         typer.Option(
             "--table",
-            help="signups, returns, issued, revisions, scheme_rules, reviews, year_end or activity.",
+            help="signups, returns, issued, revisions, scheme_rules, reviews, year_end, mail_in or activity.",
         ),
     ],
     to: Annotated[Path, typer.Option("--to", help="A .csv or .xlsx file to write.")],
