@@ -179,7 +179,7 @@ def test_a_message_with_no_attachment_is_recorded_as_a_rejected_return_and_in_ma
     [kept] = records.mail_in_for()
     assert kept["attachments"] == 0 and kept["subject"] == "Will send it on Monday"
     assert kept["outcome"] == (
-        "not judged: a mail message with no attachment: nothing to judge; not judged: the message text"
+        "rejected: a mail message with no attachment: nothing to judge; not judged: the message text"
     )
     assert not report.all_accepted
 

@@ -1141,7 +1141,7 @@ def _mail_in(message: _Message) -> MailIn:
     mail = message.mail
     outcomes = message.outcomes
     if message.nothing_judged:
-        what = "not judged: " + "; ".join(outcomes[0].reasons[:3])
+        what = "rejected: " + "; ".join(outcomes[0].reasons[:3])
         attachments = 0
     else:
         counts = Counter(o.status for o in outcomes)
