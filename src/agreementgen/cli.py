@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,7 +26,7 @@ from . import __version__, bulk
 from .bulk import RunOptions, RunReport
 from .context import Context
 from .entitlements import EntitlementTable, ServiceTable, entitlement_table, service_table
-from .errors import AgreementgenError, ProblemsFound
+from .errors import AgreementgenError, MailboxError, ProblemsFound
 from .kinds import DEFAULT_KIND, FORMATS, ISSUED, KINDS, DocumentKind, get_kind, parse_list
 from .money import Money, total
 from .practices import PracticeData
@@ -868,6 +868,84 @@ def ingest(
     _print_ingested(report, as_json)
     if not as_json:
         out.print(f"records: {escape(safe_url(db or default_url()))}")
+    raise typer.Exit(0 if report.all_accepted else 1)
+
+
+@app.command()
+@handles_errors
+def fetch(
+    imap: Annotated[
+        str,
+        typer.Option(
+            "--imap",
+            help="The mailbox: imaps://USER@HOST[:993] (TLS) or imap://USER@HOST[:143] (STARTTLS); "
+            "the password in $AGREEMENTGEN_IMAP_PASSWORD.",
+        ),
+    ],
+    folder: Annotated[str, typer.Option("--folder", help="The folder the returns arrive in.")] = "INBOX",
+    db: DbOpt = None,
+    move_to: Annotated[
+        str | None,
+        typer.Option("--move-to", help="Move each message taken in to this folder (it must exist)."),
+    ] = None,
+    leave: Annotated[
+        bool, typer.Option("--leave", help="Leave the messages where they are (the default), unread.")
+    ] = False,
+    jobs: IngestJobsOpt = 1,
+    contacts: ContactsOpt = None,
+    scheme: SchemeFilterOpt = None,
+    trust_roots: TrustRootsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take in the new messages of an IMAP mailbox folder: each attachment judged and recorded as
+    ingest does; what was taken is remembered, and left or moved.
+
+    Exit code 0 when every return was accepted (or there was nothing new); 1 when any was flagged
+    or rejected, or the server failed part-way (what was taken is on record: run it again); 2 when
+    nothing could be taken (a bad URL or option, no password, the server not reached or not trusted,
+    the login refused, no such folder).
+    """
+    from .fetch import PASSWORD_ENV, parse_imap_url
+    from .fetch import fetch as run_fetch
+
+    def usage(message: str) -> NoReturn:
+        err.print(f"[bold red]error:[/] {escape(message)}")
+        raise typer.Exit(USAGE_ERROR)
+
+    if move_to is not None and leave:
+        usage("give --move-to FOLDER or --leave, not both")
+    password = os.environ.get(PASSWORD_ENV)
+    if not password:
+        usage(f"no password: set the environment variable {PASSWORD_ENV} (never on the command line)")
+    try:
+        address = parse_imap_url(imap)
+    except AgreementgenError as exc:
+        usage(str(exc))
+    scheme_id, roots, addresses, records = _ingest_setup(scheme, trust_roots, contacts, db)
+    progress, show = _shows_outcomes(as_json)
+    with progress:
+        task = progress.add_task(f"fetching {folder}", total=None)
+        try:
+            report = run_fetch(
+                address, folder, str(password), records, move_to=move_to, scheme_id=scheme_id,
+                trust_roots=roots, jobs=jobs or os.cpu_count() or 1, contacts=addresses, on_file=show,
+                on_fetched=lambda done, total: progress.update(task, completed=done, total=total),
+            )  # fmt: skip
+        except MailboxError as exc:
+            progress.stop()
+            usage(f"nothing fetched: {exc}")
+    _print_ingested(report.ingest, as_json)
+    if not as_json:
+        left = f"moved {report.moved:,} to {escape(report.move_to)}" if report.move_to else "left in place"
+        over = f", {report.too_large:,} too large to take" if report.too_large else ""
+        gone = f", {report.vanished:,} gone before they were fetched" if report.vanished else ""
+        out.print(
+            f"{escape(folder)} at {escape(report.mailbox)}: {report.in_folder:,} message(s), "
+            f"{report.taken:,} taken in{over}{gone}, {report.seen_before:,} taken before; {left}"
+        )
+        out.print(f"records: {escape(safe_url(db or default_url()))}")
+    if report.problem:
+        err.print(f"[bold red]error:[/] {escape(report.problem)}")
     raise typer.Exit(0 if report.all_accepted else 1)
 
 

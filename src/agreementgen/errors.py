@@ -14,6 +14,8 @@ contracts officer can go straight to the cell or YAML line to fix::
     ├── RecordsError             the records database cannot be opened or written
     ├── CertificateError         a trusted root certificate (``ingest --trust-roots``) cannot
     │                            be read (names the file)
+    ├── MailboxError             an IMAP mailbox (``fetch``) cannot be reached, logged in to or
+    │                            used: the URL, the server, the login, a folder
     └── ProblemsFound            several of the above found in one pass; ``.problems``
                                  holds every one (we report all, never just the first)
 
@@ -97,6 +99,11 @@ class RecordsError(AgreementgenError):
 
 class CertificateError(AgreementgenError):
     """A file given as a trusted root certificate is not one, or cannot be read."""
+
+
+class MailboxError(AgreementgenError):
+    """An IMAP mailbox cannot be used: a bad URL, a server that cannot be reached or trusted, a login
+    refused, a folder missing. Raised before anything is taken in (``fetch`` exits 2)."""
 
 
 class OutputError(AgreementgenError):
