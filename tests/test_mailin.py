@@ -279,6 +279,22 @@ def test_a_multipart_message_without_its_boundary_is_rejected_saying_so(records,
     assert "a damaged multipart body" in records.mail_in_for()[0]["outcome"]
 
 
+def test_a_line_in_the_headers_that_is_not_a_header_ends_them_and_is_named(records, signed, tmp_path):
+    data = email_message([("signed.pdf", signed["D81001"], PDF)])
+    headers, body = data.split(b"\n\n", 1)
+    after_content_type = headers + b"\n\x01\xff garbage\n\n" + body
+    before_it = data.replace(b"\nMessage-ID:", b"\n\x01\xff garbage\nMessage-ID:", 1)
+    report = ingest(
+        [write(tmp_path, "a.eml", after_content_type), write(tmp_path, "b.eml", before_it)], records
+    )
+    flagged = "the message is damaged (a line in its headers is not a header: read up to it): check the "
+    rejected = "a mail message with no attachment: nothing to judge (the message is damaged: a line in its "
+    assert [(f.status, f.reasons) for f in report.files] == [
+        ("flagged", (flagged + "attachment is whole",)),  # its parts were still found
+        ("rejected", (rejected + "headers is not a header: read up to it)",)),
+    ]
+
+
 def test_files_named_as_mail_that_are_not_are_rejected_saying_what_they_are(records, tmp_path):
     report = ingest(
         [write(tmp_path, "noise.eml", b"\x00\x01garbage" * 50), write(tmp_path, "empty.mbox", b"")], records

@@ -89,6 +89,7 @@ _DAMAGE = {
     email_errors.CloseBoundaryNotFoundDefect: "it ends before its last part does (cut short?)",
     email_errors.StartBoundaryNotFoundDefect: "a part's boundary is missing",
     email_errors.NoBoundaryInMultipartDefect: "a multipart without a boundary",
+    email_errors.MissingHeaderBodySeparatorDefect: "a line in its headers is not a header: read up to it",
 }
 _BASE64_DEFECTS = (
     email_errors.InvalidBase64CharactersDefect,
@@ -189,8 +190,9 @@ def not_mail_because(data: bytes) -> str:
 
 
 def _looks_like_eml(data: bytes) -> bool:
-    """RFC 5322: header lines (``Name: value``, continued by lines starting with white space) up to a
-    blank line, two or more of them ones a mail message has."""
+    """RFC 5322: it starts with header lines (``Name: value``, continued by lines starting with white
+    space), two or more of them ones a mail message has, before a blank line or a line that is not a
+    header (a damaged header: the parser reads the headers up to it, and says so)."""
     names: set[bytes] = set()
     lines = data[:65536].split(b"\n")
     for number, line in enumerate(lines[:-1] if len(lines) > 1 else lines):
@@ -201,7 +203,9 @@ def _looks_like_eml(data: bytes) -> bool:
             continue
         found = _HEADER_LINE.match(line)
         if found is None:
-            return False
+            if not number:
+                return False
+            break
         names.add(found.group(1).lower())
     return len(names & _MAIL_HEADERS) >= 2
 
