@@ -518,5 +518,50 @@ def test_ingest_shows_each_attachment_with_its_sender_and_json_carries_message_i
         "someone@gmail.example",
         False,
     )
+    exported = runner.invoke(
+        app, ["export", "--db", db, "--table", "mail_in", "--to", str(tmp_path / "mail.csv")]
+    )
+    assert exported.exit_code == 0 and "wrote 1 mail_in row(s)" in exported.output
+    header, kept = (tmp_path / "mail.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert header.startswith("id,message_id,sender,received_at,source,subject,attachments,outcome")
+    assert "<reply-1@practices.example.nhs.uk>,someone@gmail.example," in kept
     missing = runner.invoke(app, ["ingest", str(path), "--db", db, "--contacts", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2 and "nope.csv: file not found" in missing.output
+
+
+def test_an_mbox_in_which_no_message_can_be_found_is_rejected_saying_so(records, tmp_path):
+    [outcome] = ingest([write(tmp_path, "odd.mbox", b"From x\ry\nSubject: hi\n\nbody\n")], records).files
+    assert (outcome.status, outcome.reasons) == ("rejected", ("an mbox with no message in it",))
+
+
+# --- the same on PostgreSQL, and with worker processes ------------------------------------------------------
+
+
+def test_mail_is_recorded_alike_on_sqlite_and_postgresql_and_with_workers(db_url, packs, signed, tmp_path):
+    store = Records.open(db_url)
+    store.register_issued(packs[1])
+    messages = [
+        email_message(
+            [("signed.pdf", signed[code], PDF)], message_id=f"<{code}@x>", sender=f"{code}@x.example"
+        )
+        for code in ("D81001", "D81002", "D81003")
+    ]
+    path = write(tmp_path, "box.mbox", mbox([*messages, email_message([], message_id="<none@x>")], tmp_path))
+    report = ingest([path], store, jobs=2)
+    assert [(f.status, f.message_id, f.sender) for f in report.files] == [
+        ("accepted", "<D81001@x>", "D81001@x.example"),
+        ("accepted", "<D81002@x>", "D81002@x.example"),
+        ("accepted", "<D81003@x>", "D81003@x.example"),
+        ("rejected", "<none@x>", "d81001@practices.example.nhs.uk"),
+    ]
+    assert [(r["message_id"], r["sender"]) for r in store.returns_for()] == [
+        (f.message_id, f.sender) for f in report.files
+    ]
+    again = ingest([path], store, jobs=2)
+    assert [f.new for f in again.files] == [False] * 4 and [m.new for m in again.messages] == [False] * 4
+    assert [k["message_id"] for k in store.mail_in_for()] == [
+        "<D81001@x>",
+        "<D81002@x>",
+        "<D81003@x>",
+        "<none@x>",
+    ]

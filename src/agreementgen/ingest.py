@@ -649,7 +649,8 @@ def ingest_file(
     today: date | None = None,
     trust_roots: TrustRoots | None = None,
 ) -> Recorded | Skipped:
-    """Read, judge and record one file; a path that is not a regular file is skipped unopened.
+    """Read, judge and record one file as one return; a path that is not a regular file is skipped
+    unopened. A mail file is judged as it is, not opened: :func:`ingest` takes its attachments.
 
     Never raises for anything about the file (see :func:`ingest_contents`).
     """
@@ -1000,7 +1001,9 @@ class _Run:
                 contents = dataclasses.replace(contents, data=b"")
             yield source.name, contents, None
             return
+        found = False
         for mail in read_mail(data, kind, internal_date=source.internal_date, refused=contents.problem):
+            found = True
             if contents.problem is not None:
                 mail.sha256 = contents.sha256  # the identity of a file not read: its size and start
             name = source.name + (SEPARATOR + mail.source if mail.source else "")
@@ -1019,6 +1022,12 @@ class _Run:
                     yield name + SEPARATOR + attachment.name, _attachment_contents(attachment), item
             self.messages[index].last = len(self.names) - 1
             mail.attachments = []  # what mail_in keeps needs none of their bytes
+        if not found:  # an mbox with no message in it
+            yield (
+                source.name,
+                dataclasses.replace(contents, data=b"", problem="an mbox with no message in it"),
+                None,
+            )
 
     def begin_message(self, mail: MailMessage, name: str) -> int:
         self.messages.append(_Message(mail, name, len(self.names)))
