@@ -194,6 +194,7 @@ def test_an_mbox_of_several_messages_gives_each_attachment_and_each_message_an_o
         email_message([("signed.pdf", signed["D81001"], PDF)], message_id="<m1@x>"),
         email_message([], message_id="<m2@x>", text="From the practice: no form yet.\n"),
         email_message([("signed.pdf", signed["D81002"], PDF)], message_id="<m3@x>", sent=None),
+        email_message([], message_id="<m4@x>", text="Nor yet.\n"),
     ]
     path = write(tmp_path, "exported.mbox", mbox(messages, tmp_path))
     report = ingest([path], records)
@@ -201,12 +202,15 @@ def test_an_mbox_of_several_messages_gives_each_attachment_and_each_message_an_o
         (" › message 1 › signed.pdf", "accepted", "<m1@x>"),
         (" › message 2", "rejected", "<m2@x>"),
         (" › message 3 › signed.pdf", "accepted", "<m3@x>"),
+        (" › message 4", "rejected", "<m4@x>"),
     ]
+    assert len({f.return_id for f in report.files}) == 4 and all(f.new for f in report.files)
     kept = records.mail_in_for()
     assert [(k["message_id"], k["source"], k["attachments"]) for k in kept] == [
         ("<m1@x>", f"{path} › message 1", 1),
         ("<m2@x>", f"{path} › message 2", 0),
         ("<m3@x>", f"{path} › message 3", 1),
+        ("<m4@x>", f"{path} › message 4", 0),
     ]
     assert kept[0]["received_at"] == "2026-05-12T09:30:00+00:00"
     assert kept[2]["received_at"] != ""  # no Date header: the mbox From line's date

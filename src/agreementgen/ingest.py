@@ -1004,8 +1004,8 @@ class _Run:
         found = False
         for mail in read_mail(data, kind, internal_date=source.internal_date, refused=contents.problem):
             found = True
-            if contents.problem is not None:
-                mail.sha256 = contents.sha256  # the identity of a file not read: its size and start
+            if contents.problem is not None:  # the file not read: known by its size and start
+                mail.sha256, mail.size = contents.sha256, contents.size
             name = source.name + (SEPARATOR + mail.source if mail.source else "")
             index = self.begin_message(mail, name)
             origin = Origin(index, mail.message_id, mail.senders, tuple(_damaged(mail)))
@@ -1013,8 +1013,8 @@ class _Run:
                 self.messages[index].nothing_judged = True
                 why, *more = mail.problems or [_nothing_to_judge(mail)]
                 notes = (*more, *origin.notes) if mail.problems else ()
-                contents = FileContents(b"", mail.size, mail.sha256, why)
-                yield name, contents, dataclasses.replace(origin, notes=notes, format=kind)
+                itself = FileContents(b"", mail.size, mail.sha256, why)
+                yield name, itself, dataclasses.replace(origin, notes=notes, format=kind)
             else:
                 for attachment in mail.attachments:
                     notes = (*origin.notes, *attachment.notes)
