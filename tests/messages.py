@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import mailbox
 import struct
@@ -24,12 +25,14 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
+
 from agreementgen import bulk
 from agreementgen.bulk import RunOptions
 from agreementgen.records import IssuedDocument, Records
 from agreementgen.simulate import practice_entries
 from agreementgen.validation import load_inputs
-from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, pdftk_fill
+from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, in_ci, pdftk_fill
 
 CODES = ("D81001", "D81002", "D81003", "D81004")
 ENTRIES = practice_entries(0, date.today())
@@ -91,6 +94,14 @@ def mbox(messages: list[bytes], tmp: Path) -> bytes:
     box.flush()
     box.close()
     return path.read_bytes()
+
+
+def require_extract_msg() -> None:
+    """extract-msg (the outlook extra) is needed: skip saying so, but fail in CI, which installs it."""
+    if importlib.util.find_spec("extract_msg") is None:
+        if in_ci():
+            pytest.fail("extract-msg is not installed; CI installs the outlook extra")
+        pytest.skip("extract-msg is not installed (pip install -e '.[outlook]')")
 
 
 # --- Outlook .msg ([MS-OXMSG]) ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from agreementgen.ingest import IngestReport, ingest
 from agreementgen.records import Records
 from agreementgen.simulate import JPEG
+from messages import outlook_message, require_extract_msg
 from mutants import ENTRIES, MUTATIONS, Corpus, build_corpus
 
 MUTANTS_PER_MUTATION = 25
@@ -228,3 +229,21 @@ def test_any_header_bytes_are_recorded_on_one_line(corpus, tmp_path_factory, sen
     report = ingest([folder], records)
     assert_every_file_recorded(records, report, [folder / "reply.eml"])
     assert len(report.files) == 1 and len(records.mail_in_for()) == 1
+
+
+@pytest.mark.parametrize("mutation", ["flip bits", "truncate", "insert bytes", "delete bytes", "splice"])
+def test_every_mutant_of_an_outlook_message_is_recorded(mutation, corpus, tmp_path):
+    require_extract_msg()
+    original = outlook_message([("signed.pdf", corpus.returns["pypdf.pdf"])])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = []
+    for i in range(MUTANTS_PER_MUTATION):
+        path = folder / f"{i:03} reply.msg"
+        path.write_bytes(MUTATIONS[mutation](original, random.Random(f"msg {mutation}:{i}"), [original]))
+        files.append(path)
+    records = Records.open(f"sqlite:///{tmp_path / 'records.db'}")
+    records.register_issued(corpus.issued)
+    report = ingest([folder], records)
+    assert report.skipped == []
+    assert_every_file_recorded(records, report, files)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -27,7 +26,6 @@ from agreementgen.mailin import contact_addresses
 from agreementgen.records import Records
 from agreementgen.returns import MAX_RETURN_BYTES
 from agreementgen.simulate import JPEG
-from conftest import in_ci
 from messages import (
     ID,
     email_message,
@@ -35,18 +33,12 @@ from messages import (
     mbox,
     ole_document,
     outlook_message,
+    require_extract_msg,
     signed_returns,
 )
 
 PDF = "application/pdf"
 PRACTICE = "d81001@practices.example.nhs.uk"
-
-
-def require_extract_msg() -> None:
-    if importlib.util.find_spec("extract_msg") is None:
-        if in_ci():
-            pytest.fail("extract-msg is not installed; CI installs the outlook extra")
-        pytest.skip("extract-msg is not installed (pip install -e '.[outlook]')")
 
 
 @pytest.fixture(scope="module")

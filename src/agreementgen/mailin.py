@@ -211,18 +211,19 @@ def _looks_like_eml(data: bytes) -> bool:
 
 
 def is_outlook_message(data: bytes) -> bool:
-    """An OLE compound file with an Outlook message's property streams (olefile comes with extract-msg;
-    without it, any OLE file is taken for a message, and reading it says what to install)."""
+    """An OLE compound file with an Outlook message's property streams. Without olefile (it comes with
+    extract-msg), or for a damaged compound file, one whose directory names such streams."""
+    marker = "__substg1.0_".encode("utf-16-le")
     try:
         import olefile
     except ImportError:
-        return True
+        return data.startswith(OLE_MAGIC) and marker in data
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
             names = [entry[0] for entry in ole.listdir(streams=True, storages=True) if len(entry) == 1]
             return ole.exists("__properties_version1.0") and any(n.startswith("__substg1.0_") for n in names)
     except Exception:  # a damaged OLE file: taken for what it says it is, and its reading fails
-        return data[:8] == OLE_MAGIC and b"_\x00_\x00s\x00u\x00b\x00s\x00t\x00g\x00" in data
+        return data.startswith(OLE_MAGIC) and marker in data
 
 
 # --- reading messages --------------------------------------------------------------------------
