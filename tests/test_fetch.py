@@ -317,3 +317,15 @@ def test_a_password_in_the_url_is_refused(tmp_path):
         "--imap", f"imaps://{USER}:{PASSWORD}@imap.example", "--db", f"sqlite:///{tmp_path / 'r.db'}"
     )
     assert result.exit_code == 2 and "not in the URL" in result.output
+
+
+def test_a_folder_named_in_any_language_is_found(server, records, signed):
+    server.create("R&AOk-ponses sign&AOk-es")  # "Réponses signées", as IMAP names it (modified UTF-7)
+    server.create("Trait&AOk-es")  # "Traitées"
+    server.append(
+        email_message([("signed.pdf", signed["D81004"], PDF)], message_id="<fr@x>"),
+        "R&AOk-ponses sign&AOk-es",
+    )
+    report = fetch(parse_imap_url(server.url()), "Réponses signées", PASSWORD, records, move_to="Traitées")
+    assert [(f.status, f.message_id) for f in report.ingest.files] == [("accepted", "<fr@x>")]
+    assert report.moved == 1 and server.message_ids("Trait&AOk-es") == ["<fr@x>"]
