@@ -278,7 +278,9 @@ def test_ingest_names_a_missing_path_and_export_a_bad_table(tmp_path: Path):
     assert result.exit_code == 2 and "no such file or folder" in result.output
     result = invoke("export", "--db", db, "--table", "people", "--to", str(tmp_path / "x.csv"))
     assert result.exit_code == 1
-    tables = "issued, revisions, scheme_rules, returns, signups, year_end, reviews, messages, activity"
+    tables = (
+        "issued, revisions, scheme_rules, returns, signups, year_end, reviews, messages, mail_in, activity"
+    )
     choose = f"unknown table 'people'; choose from {tables}"
     assert choose in result.output
     result = invoke("export", "--db", db, "--table", "issued", "--to", str(tmp_path / "x.txt"))

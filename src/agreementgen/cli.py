@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,7 +27,7 @@ from . import __version__, bulk
 from .bulk import RunOptions, RunReport
 from .context import Context
 from .entitlements import EntitlementTable, ServiceTable, entitlement_table, service_table
-from .errors import AgreementgenError, ProblemsFound
+from .errors import AgreementgenError, MailboxError, ProblemsFound
 from .kinds import DEFAULT_KIND, FORMATS, ISSUED, KINDS, DocumentKind, get_kind, parse_list
 from .money import Money, total
 from .practices import PracticeData
@@ -777,82 +777,79 @@ STATUS_STYLE = {"accepted": "green", "flagged": "yellow", "rejected": "red"}
 USAGE_ERROR = 2  # the exit code typer gives its own usage errors
 
 
-@app.command()
-@handles_errors
-def ingest(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Returned forms: files and/or folders (searched recursively).")
-    ],
-    db: DbOpt = None,
-    scheme: Annotated[
-        Path | None, typer.Option("--scheme", "-s", help="Only accept forms of this scheme (YAML).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead.")] = False,
-    trust_roots: Annotated[
-        Path | None,
-        typer.Option(
-            "--trust-roots",
-            help="A folder of trusted root certificates (PEM/DER: .pem .der .crt .cer): digital "
-            "signatures are checked against them. Without it, trust is not checked.",
-        ),
-    ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", "-j", min=0, help="Processes reading and judging files (0: one per CPU core)."
-        ),
-    ] = 1,
-) -> None:
-    """Read returned forms (PDF, DOCX, scans), check them against the issued register, record them.
+ContactsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--contacts",
+        help="The practices' contact list (CSV/XLSX: ods_code, email): a return emailed from an "
+        "address not on its practice's list is flagged. Without it, senders are not checked.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead.")]
+SchemeFilterOpt = Annotated[
+    Path | None, typer.Option("--scheme", "-s", help="Only accept forms of this scheme (YAML).")
+]
+TrustRootsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust-roots",
+        help="A folder of trusted root certificates (PEM/DER: .pem .der .crt .cer): digital "
+        "signatures are checked against them. Without it, trust is not checked.",
+    ),
+]
+IngestJobsOpt = Annotated[
+    int,
+    typer.Option("--jobs", "-j", min=0, help="Processes reading and judging files (0: one per CPU core)."),
+]
 
-    Exit code 0 when every file was accepted; 1 when any was flagged or rejected, or a path was
-    skipped (not a regular file); 2 for a usage error (a path that does not exist, a --scheme,
-    --db or --trust-roots that cannot be used), when nothing was ingested.
-    """
-    from .ingest import FileOutcome, filename_text
-    from .ingest import ingest as run_ingest
+
+def _ingest_setup(
+    scheme: Path | None, trust_roots: Path | None, contacts: Path | None, db: str | None
+) -> tuple[str | None, Any, Any, Records]:
+    """What ``ingest`` and ``fetch`` are given, opened; a usage error (exit 2) if any cannot be used."""
+    from .mailin import contact_addresses
     from .returns import load_trust_roots
 
-    missing = [p for p in paths if not os.path.lexists(p)]
-    if missing:
-        err.print("[bold red]error:[/] nothing ingested")
-        for path in missing:
-            err.print(f"  {escape(filename_text(path))}: no such file or folder")
-        raise typer.Exit(USAGE_ERROR)
     try:
         scheme_id = load_any_scheme(scheme).id if scheme else None
         roots = load_trust_roots(trust_roots) if trust_roots is not None else None
+        addresses = contact_addresses(contacts) if contacts is not None else None
         records = Records.open(db)
     except AgreementgenError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(USAGE_ERROR) from None
+    return scheme_id, roots, addresses, records
 
-    def show(outcome: FileOutcome) -> None:
-        progress.advance(task)
+
+def _shows_outcomes(as_json: bool) -> tuple[Progress, Callable[[Any], None]]:
+    """A progress bar (on a terminal) and the line printed for each file or attachment as it is recorded."""
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
+        disable=as_json or not err.is_terminal,  # a bar only where someone watches it
+    )  # fmt: skip
+
+    def show(outcome: Any) -> None:
         if as_json:
             return
         style = STATUS_STYLE.get(outcome.status, "white")
         again = "" if outcome.new else " (already on record)"
-        out.print(f"[{style}]{outcome.status or 'recorded':>9}[/] {escape(outcome.path)}{again}")
+        sender = f" [dim]from {escape(outcome.sender)}[/]" if outcome.sender else ""
+        out.print(f"[{style}]{outcome.status or 'recorded':>9}[/] {escape(outcome.path)}{again}{sender}")
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
-        disable=as_json or not err.is_terminal,  # a bar only where someone watches it
-    ) as progress:  # fmt: skip
-        task = progress.add_task("ingesting", total=None)
-        report = run_ingest(
-            paths, records, scheme_id=scheme_id,
-            on_file=show, trust_roots=roots, jobs=jobs or os.cpu_count() or 1,
-        )  # fmt: skip
-    code = 0 if report.all_accepted else 1
+    return progress, show
+
+
+def _print_ingested(report: Any, as_json: bool) -> None:
+    """What a run recorded: JSON lines, or every reason and the summary."""
     if as_json:
         for f in report.files:
             print(json.dumps(dataclasses.asdict(f), ensure_ascii=False))
         for status, passed in (("skipped", report.skipped), ("ignored", report.ignored)):
             for s in passed:
                 print(json.dumps({"path": s.path, "status": status, "reasons": [s.reason], "new": False,
-                                  "return_id": None}, ensure_ascii=False))  # fmt: skip
-        raise typer.Exit(code)
+                                  "return_id": None, "message_id": None, "sender": ""},
+                                 ensure_ascii=False))  # fmt: skip
+        return
     for f in report.files:
         if f.new and (f.status != "accepted" or f.reasons):  # an accepted one's reasons are notes
             err.print(f"[{STATUS_STYLE.get(f.status, 'white')}]{f.status}[/] {escape(f.path)}:")
@@ -864,13 +861,144 @@ def ingest(
     passed_over = f", {len(report.skipped):,} skipped (not regular files)" if report.skipped else ""
     if report.ignored:
         passed_over += f", {len(report.ignored):,} hidden or temporary file(s) ignored"
+    if report.messages:
+        again = sum(not m.new for m in report.messages)
+        passed_over += f"; {len(report.messages):,} mail message(s)"
+        passed_over += f" ({again:,} already on record)" if again else ""
     out.print(
         f"{len(report.files):,} file(s) in {report.seconds:.1f} s: {counts['accepted']:,} accepted, "
         f"{counts['flagged']:,} flagged, {counts['rejected']:,} rejected, "
         f"{report.unchanged:,} already on record{passed_over}"
     )
-    out.print(f"records: {escape(safe_url(db or default_url()))}")
-    raise typer.Exit(code)
+
+
+@app.command()
+@handles_errors
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Returned forms, or mail (.eml, .mbox, .msg): files and/or folders (recursively)."
+        ),
+    ],
+    db: DbOpt = None,
+    scheme: SchemeFilterOpt = None,
+    as_json: JsonOpt = False,
+    trust_roots: TrustRootsOpt = None,
+    jobs: IngestJobsOpt = 1,
+    contacts: ContactsOpt = None,
+) -> None:
+    """Read returned forms (PDF, DOCX, scans, and mail's attachments), check them against the issued
+    register, record them.
+
+    Exit code 0 when every file was accepted; 1 when any was flagged or rejected, or a path was
+    skipped (not a regular file); 2 for a usage error (a path that does not exist, a --scheme,
+    --db, --trust-roots or --contacts that cannot be used), when nothing was ingested.
+    """
+    from .ingest import filename_text
+    from .ingest import ingest as run_ingest
+
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        err.print("[bold red]error:[/] nothing ingested")
+        for path in missing:
+            err.print(f"  {escape(filename_text(path))}: no such file or folder")
+        raise typer.Exit(USAGE_ERROR)
+    scheme_id, roots, addresses, records = _ingest_setup(scheme, trust_roots, contacts, db)
+    progress, show = _shows_outcomes(as_json)
+    with progress:
+        task = progress.add_task("ingesting", total=None)
+
+        def recorded(outcome: Any) -> None:
+            progress.advance(task)
+            show(outcome)
+
+        report = run_ingest(
+            paths, records, scheme_id=scheme_id, on_file=recorded, trust_roots=roots,
+            jobs=jobs or os.cpu_count() or 1, contacts=addresses,
+        )  # fmt: skip
+    _print_ingested(report, as_json)
+    if not as_json:
+        out.print(f"records: {escape(safe_url(db or default_url()))}")
+    raise typer.Exit(0 if report.all_accepted else 1)
+
+
+@app.command()
+@handles_errors
+def fetch(
+    imap: Annotated[
+        str,
+        typer.Option(
+            "--imap",
+            help="The mailbox: imaps://USER@HOST[:993] (TLS) or imap://USER@HOST[:143] (STARTTLS); "
+            "the password in $AGREEMENTGEN_IMAP_PASSWORD.",
+        ),
+    ],
+    folder: Annotated[str, typer.Option("--folder", help="The folder the returns arrive in.")] = "INBOX",
+    db: DbOpt = None,
+    move_to: Annotated[
+        str | None,
+        typer.Option("--move-to", help="Move each message taken in to this folder (it must exist)."),
+    ] = None,
+    leave: Annotated[
+        bool, typer.Option("--leave", help="Leave the messages where they are (the default), unread.")
+    ] = False,
+    jobs: IngestJobsOpt = 1,
+    contacts: ContactsOpt = None,
+    scheme: SchemeFilterOpt = None,
+    trust_roots: TrustRootsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take in the new messages of an IMAP mailbox folder: each attachment judged and recorded as
+    ingest does; what was taken is remembered, and left or moved.
+
+    Exit code 0 when every return was accepted (or there was nothing new); 1 when any was flagged
+    or rejected, or the server failed part-way (what was taken is on record: run it again); 2 when
+    nothing could be taken (a bad URL or option, no password, the server not reached or not trusted,
+    the login refused, no such folder).
+    """
+    from .fetch import PASSWORD_ENV, parse_imap_url
+    from .fetch import fetch as run_fetch
+
+    def usage(message: str) -> NoReturn:
+        err.print(f"[bold red]error:[/] {escape(message)}")
+        raise typer.Exit(USAGE_ERROR)
+
+    if move_to is not None and leave:
+        usage("give --move-to FOLDER or --leave, not both")
+    password = os.environ.get(PASSWORD_ENV)
+    if not password:
+        usage(f"no password: set the environment variable {PASSWORD_ENV} (never on the command line)")
+    try:
+        address = parse_imap_url(imap)
+    except AgreementgenError as exc:
+        usage(str(exc))
+    scheme_id, roots, addresses, records = _ingest_setup(scheme, trust_roots, contacts, db)
+    progress, show = _shows_outcomes(as_json)
+    with progress:
+        task = progress.add_task(f"fetching {folder}", total=None)
+        try:
+            report = run_fetch(
+                address, folder, str(password), records, move_to=move_to, scheme_id=scheme_id,
+                trust_roots=roots, jobs=jobs or os.cpu_count() or 1, contacts=addresses, on_file=show,
+                on_fetched=lambda done, total: progress.update(task, completed=done, total=total),
+            )  # fmt: skip
+        except MailboxError as exc:
+            progress.stop()
+            usage(f"nothing fetched: {exc}")
+    _print_ingested(report.ingest, as_json)
+    if not as_json:
+        left = f"moved {report.moved:,} to {escape(report.move_to)}" if report.move_to else "left in place"
+        over = f", {report.too_large:,} too large to take" if report.too_large else ""
+        gone = f", {report.vanished:,} gone before they were fetched" if report.vanished else ""
+        out.print(
+            f"{escape(folder)} at {escape(report.mailbox)}: {report.in_folder:,} message(s), "
+            f"{report.taken:,} taken in{over}{gone}, {report.seen_before:,} taken before; {left}"
+        )
+        out.print(f"records: {escape(safe_url(db or default_url()))}")
+    if report.problem:
+        err.print(f"[bold red]error:[/] {escape(report.problem)}")
+    raise typer.Exit(0 if report.all_accepted else 1)
 
 
 @app.command()
@@ -986,7 +1114,7 @@ def status(
             out.print(f"  … and {len(result.chase) - 10:,} more (use --chase FILE for the full list)")
 
 
-ContactsOpt = Annotated[
+SendContactsOpt = Annotated[
     Path,
     typer.Option("--contacts", help="The practices' email addresses (CSV/XLSX: code, email, name, role)."),
 ]
@@ -1121,7 +1249,7 @@ def _print_mail_report(report: Any, transport: Any, dry_run: bool, noun: str, br
 @handles_errors
 def send(
     scheme: SchemeOpt,
-    contacts: ContactsOpt,
+    contacts: SendContactsOpt,
     packs: Annotated[Path, typer.Option("--packs", help="The folder `generate --out` wrote the packs to.")],
     db: DbOpt = None,
     docs: MailDocsOpt = None,
@@ -1165,7 +1293,7 @@ def send(
 @handles_errors
 def remind(
     scheme: SchemeOpt,
-    contacts: ContactsOpt,
+    contacts: SendContactsOpt,
     db: DbOpt = None,
     docs: MailDocsOpt = None,
     practice: MailPracticeOpt = [],  # noqa: B006 - typer reads the default, never mutates it
@@ -1237,7 +1365,8 @@ def export(
         str,
         typer.Option(
             "--table",
-            help="signups, returns, issued, revisions, scheme_rules, reviews, messages, year_end, activity.",
+            help="signups, returns, issued, revisions, scheme_rules, reviews, messages, mail_in, year_end, "
+            "activity.",
         ),
     ],
     to: Annotated[Path, typer.Option("--to", help="A .csv or .xlsx file to write.")],

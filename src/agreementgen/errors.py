@@ -16,6 +16,8 @@ contracts officer can go straight to the cell or YAML line to fix::
     │                            be read (names the file)
     ├── MailError                the mail server cannot be reached, refuses the connection's
     │                            encryption or the login, or a sender address or SMTP URL is wrong
+    ├── MailboxError             an IMAP mailbox (``fetch``) cannot be reached, logged in to or
+    │                            used: the URL, the server, the login, a folder
     └── ProblemsFound            several of the above found in one pass; ``.problems``
                                  holds every one (we report all, never just the first)
 
@@ -103,6 +105,11 @@ class CertificateError(AgreementgenError):
 
 class MailError(AgreementgenError):
     """Mail cannot be sent at all: a bad SMTP URL or sender, no server, no TLS, a refused login."""
+
+
+class MailboxError(AgreementgenError):
+    """An IMAP mailbox cannot be used: a bad URL, a server that cannot be reached or trusted, a login
+    refused, a folder missing. Raised before anything is taken in (``fetch`` exits 2)."""
 
 
 class OutputError(AgreementgenError):

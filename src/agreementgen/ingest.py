@@ -27,6 +27,17 @@ a socket, a link to nothing — is never opened: it is listed in the report as *
 reason. Hidden and temporary files in folders (``.DS_Store``, Word's ``~$`` lock files, our own
 ``.db``/``.json``) are listed as *ignored*. Names are never trusted, and kept exactly
 (:func:`filename_text`).
+
+Mail. A file that is a mail message — an ``.eml``, an ``.mbox`` of many, an Outlook ``.msg``, by
+content (:mod:`agreementgen.mailin`) — is read up to :data:`~agreementgen.mailin.MAX_MAIL_BYTES`,
+and **each attachment is a return**: judged and recorded like a file, named by the file and its
+place in the message (``reply.eml › signed.pdf``; in an mbox ``box.mbox › message 3 ›
+signed.pdf``), with the message's Message-ID and sender. A message with nothing to judge (no
+attachment, not readable, over a limit) is recorded as one rejected return named by the message,
+saying why. Every message is kept in ``mail_in`` once (by Message-ID) with its outcome. Given the
+practices' contact list, a return sent from an address not on its practice's list is flagged with
+the reason. ``fetch`` feeds messages from an IMAP mailbox through the same run
+(:func:`ingest_sources`).
 """
 
 from __future__ import annotations
@@ -46,7 +57,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -55,7 +66,18 @@ from sqlalchemy import Engine
 from .context import DOC_ID_FIELD, long_date, parse_document_id
 from .errors import RecordsError
 from .kinds.claim import COUNT_PREFIX
-from .records import DOC_ID_CHARS, READS_ONLY, IssuedDocument, Recorded, Records, ReturnRecord
+from .mailin import (
+    MAIL_SUFFIXES,
+    MAX_MAIL_BYTES,
+    SEPARATOR,
+    Attachment,
+    MailMessage,
+    mail_kind,
+    might_be_mail,
+    not_mail_because,
+    read_mail,
+)
+from .records import DOC_ID_CHARS, READS_ONLY, IssuedDocument, MailIn, Recorded, Records, ReturnRecord
 from .returns import MAX_RETURN_BYTES, ReadReturn, TrustRoots, library_message, read_return
 from .scheme import ReturnRules
 from .wording import Wording, check_docx, check_pdf
@@ -102,9 +124,28 @@ def parse_signed_date(text: str) -> date | None:
 
 @dataclass(frozen=True)
 class FileOutcome(Recorded):
-    """What happened to one file: its name (as :func:`filename_text` shows it) and the return as recorded."""
+    """What happened to one file or attachment: its name (as :func:`filename_text` shows it; an
+    attachment's after its message's, ``reply.eml › signed.pdf``), the return as recorded, and the
+    mail message it came in, if it did."""
 
     path: str = ""
+    message_id: str | None = None
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """What became of one mail message (as kept in ``mail_in``), and the returns made of it."""
+
+    message_id: str
+    sender: str
+    received_at: str
+    subject: str
+    source: str
+    attachments: int  # attachments judged (0: the message itself is on record, rejected)
+    outcome: str
+    new: bool  # False: a message with this Message-ID was already on record
+    return_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +161,7 @@ class IngestReport:
     files: list[FileOutcome] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)  # FIFOs, devices, sockets, broken links, …
     ignored: list[Skipped] = field(default_factory=list)  # hidden and temporary files in folders
+    messages: list[MessageOutcome] = field(default_factory=list)  # the mail messages taken in
     seconds: float = 0.0
 
     @property
@@ -251,21 +293,47 @@ def read_file(path: Path) -> FileContents | Skipped:
             opened = os.fstat(fh.fileno())
             if not stat.S_ISREG(opened.st_mode):  # replaced since the check above
                 return Skipped(name, f"{_file_type(opened.st_mode)}, not a regular file: never read")
-            if opened.st_size > MAX_RETURN_BYTES:
-                return _oversize(opened.st_size, fh.read(OVERSIZE_HEAD_BYTES))
-            data = fh.read(MAX_RETURN_BYTES + 1)
-            if len(data) > MAX_RETURN_BYTES:  # it grew while we read
-                return _oversize(max(len(data), os.fstat(fh.fileno()).st_size), data[:OVERSIZE_HEAD_BYTES])
+            limit = MAX_RETURN_BYTES
+            if opened.st_size > MAX_RETURN_BYTES:  # too large for a return: a mail message may carry several
+                head = fh.read(OVERSIZE_HEAD_BYTES)
+                if not might_be_mail(head):
+                    return oversize_contents(opened.st_size, head)
+                if opened.st_size > MAX_MAIL_BYTES:
+                    return oversize_contents(
+                        opened.st_size, head, MAX_MAIL_BYTES, "a mail message", keep_head=True
+                    )
+                limit = MAX_MAIL_BYTES
+                data = head + fh.read(MAX_MAIL_BYTES + 1 - len(head))
+            else:
+                data = fh.read(MAX_RETURN_BYTES + 1)
+                if len(data) > MAX_RETURN_BYTES and might_be_mail(data[:OVERSIZE_HEAD_BYTES]):
+                    limit = MAX_MAIL_BYTES  # it grew while we read: as large as a message may be
+                    data += fh.read(MAX_MAIL_BYTES + 1 - len(data))
+            if len(data) > limit:  # it grew while we read
+                size = max(len(data), os.fstat(fh.fileno()).st_size)
+                mail = limit == MAX_MAIL_BYTES
+                what = "a mail message" if mail else "a return"
+                return oversize_contents(size, data[:OVERSIZE_HEAD_BYTES], limit, what, keep_head=mail)
     except OSError as exc:
         return _unreadable(path, exc)
     return FileContents(data, len(data), hashlib.sha256(data).hexdigest())
 
 
-def _oversize(size: int, head: bytes) -> FileContents:
+def oversize_contents(
+    size: int,
+    head: bytes,
+    limit: int | None = None,
+    what: str = "a return",
+    *,
+    thing: str = "file",
+    keep_head: bool = False,
+) -> FileContents:
+    """What is on record of a file (or attachment) over the limit: its size and first bytes, as its
+    identity; ``keep_head``: its first bytes too (a mail message is described by its headers)."""
     digest = hashlib.sha256(b"agreementgen oversize %d:" % size + head).hexdigest()
-    return FileContents(
-        b"", size, digest, f"file is {size:,} bytes, over the {MAX_RETURN_BYTES:,}-byte limit for a return"
-    )
+    limit = MAX_RETURN_BYTES if limit is None else limit
+    why = f"{thing} is {size:,} bytes, over the {limit:,}-byte limit for {what}"
+    return FileContents(head if keep_head else b"", size, digest, why)
 
 
 def _unreadable(path: Path, exc: OSError) -> FileContents:
@@ -581,7 +649,8 @@ def ingest_file(
     today: date | None = None,
     trust_roots: TrustRoots | None = None,
 ) -> Recorded | Skipped:
-    """Read, judge and record one file; a path that is not a regular file is skipped unopened.
+    """Read, judge and record one file as one return; a path that is not a regular file is skipped
+    unopened. A mail file is judged as it is, not opened: :func:`ingest` takes its attachments.
 
     Never raises for anything about the file (see :func:`ingest_contents`).
     """
@@ -776,11 +845,14 @@ def ingest(
     on_file: Callable[[FileOutcome], None] | None = None,
     trust_roots: TrustRoots | None = None,
     jobs: int = 1,
+    contacts: Contacts | None = None,
 ) -> IngestReport:
     """Ingest every file under ``paths``; files already on record (same sha256) are not judged again.
 
     ``today`` is the day the returns are received (for lateness); ``trust_roots`` the certificates
-    a digital signature must chain to (:func:`agreementgen.returns.load_trust_roots`).
+    a digital signature must chain to (:func:`agreementgen.returns.load_trust_roots`); ``contacts``
+    each practice's email addresses (:func:`agreementgen.mailin.contact_addresses`): a return that
+    came by mail from any other address is flagged. A mail file's attachments are each a return.
 
     With ``jobs`` > 1, that many worker processes read and judge files (each with its own
     connection to the register), while this process finds and reads the files, skips those on
@@ -788,11 +860,56 @@ def ingest(
     depend on ``jobs`` or on which worker finished first. ``on_file`` is called once per file, in
     that order.
     """
-    start = time.perf_counter()
     report = IngestReport()
+
+    def sources() -> Iterator[Source]:
+        for path in find_files(paths, report):
+            contents = read_file(path)
+            if isinstance(contents, Skipped):
+                report.skipped.append(contents)
+            else:
+                yield Source(filename_text(path), contents)
+
+    return ingest_sources(sources(), records, report=report, scheme_id=scheme_id, today=today,
+                          on_file=on_file, trust_roots=trust_roots, jobs=jobs, contacts=contacts)  # fmt: skip
+
+
+Contacts = dict[str, set[str]]  # ODS code → the practice's addresses, in lower case
+
+
+@dataclass(frozen=True)
+class Source:
+    """One thing a run takes in: a file's contents, or a message from a mailbox (``mail``: read as a
+    message whatever it looks like). ``tag`` is the caller's, handed back to ``on_source`` once
+    everything in it is on record."""
+
+    name: str
+    contents: FileContents
+    mail: bool = False
+    internal_date: datetime | None = None  # when the mailbox received it
+    tag: Any = None
+
+
+def ingest_sources(
+    sources: Iterable[Source],
+    records: Records,
+    *,
+    report: IngestReport | None = None,
+    scheme_id: str | None = None,
+    today: date | None = None,
+    on_file: Callable[[FileOutcome], None] | None = None,
+    on_source: Callable[[Source], None] | None = None,
+    trust_roots: TrustRoots | None = None,
+    jobs: int = 1,
+    contacts: Contacts | None = None,
+) -> IngestReport:
+    """:func:`ingest` of ``sources`` (files read, or messages fetched); ``on_source`` is called with
+    each source once everything in it is on record: its returns, and its messages in ``mail_in``."""
+    start = time.perf_counter()
+    report = report if report is not None else IngestReport()
     today = today or date.today()  # one day for the whole run, in every worker
     known = records.known_returns()
-    run = _Run(records, report, on_file)
+    run = _Run(records, report, on_file, contacts, on_source)
     database = records.engine.url.database  # an in-memory SQLite database is this process's alone
     in_memory = records.engine.dialect.name == "sqlite" and database in (None, "", ":memory:")
     judges: _Judges = (
@@ -801,17 +918,13 @@ def ingest(
         else _Workers(jobs, records, scheme_id, today, trust_roots)
     )
     try:
-        for path in find_files(paths, report):
-            contents = read_file(path)
-            if isinstance(contents, Skipped):
-                report.skipped.append(contents)
-                continue
-            name = filename_text(path)
-            recorded = known.get(contents.sha256)
-            if recorded is not None:
-                run.add(name, recorded)
-            else:
-                judges.submit(run.add(name, None), contents, name)
+        for source in sources:
+            for name, contents, origin in run.items(source):
+                recorded = known.get(contents.sha256)
+                index = run.add(name, recorded, origin)
+                if recorded is None:
+                    judges.submit(index, contents, name)
+            run.end_source(source)
             run.judged(judges.ready())
         run.judged(judges.finish())
         run.write(finished=True)
@@ -821,35 +934,143 @@ def ingest(
     return report
 
 
+@dataclass(frozen=True)
+class Origin:
+    """The mail message a return came in (its index in the run), and what it adds to the return."""
+
+    message: int
+    message_id: str
+    senders: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # what flags it: the message is damaged around it
+    format: str | None = None  # a message with nothing to judge is recorded as itself: eml/mbox/msg
+
+
+@dataclass
+class _Message:
+    """A message of the run, as it is being recorded: what mail_in keeps of it (never its bytes)."""
+
+    mail: MailMessage  # its attachments dropped
+    name: str
+    first: int
+    last: int = -1  # its last file's index, once all are found
+    nothing_judged: bool = False  # recorded as itself, rejected: no attachment could be judged
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+
+_Item = tuple[str, FileContents, Origin | None]
+
+
 class _Run:
     """The files of one run in the order found: each judged, then recorded in batches, then reported."""
 
     def __init__(
-        self, records: Records, report: IngestReport, on_file: Callable[[FileOutcome], None] | None
+        self,
+        records: Records,
+        report: IngestReport,
+        on_file: Callable[[FileOutcome], None] | None,
+        contacts: Contacts | None = None,
+        on_source: Callable[[Source], None] | None = None,
     ) -> None:
         self.records, self.report, self.on_file = records, report, on_file
+        self.contacts, self.on_source = contacts, on_source
         self.names: list[str] = []
         self.judged_as: dict[int, ReturnRecord] = {}  # judged, not yet recorded
         self.recorded: dict[int, Recorded] = {}  # recorded, not yet reported
         self.reported = 0  # files reported so far (a prefix of self.names)
         self.ready = 0  # files judged or recorded so far, without a gap (a prefix of self.names)
+        self.origins: dict[int, Origin] = {}
+        self.messages: list[_Message] = []
+        self.finished: list[_Message] = []  # reported, not yet in mail_in
+        self.sources: list[tuple[int, Source]] = []  # (its last file's index, the source), not yet done
 
-    def add(self, name: str, recorded: Recorded | None) -> int:
+    def items(self, source: Source) -> Iterator[_Item]:
+        """What is judged of a source: the file itself, or each attachment of each message in it."""
+        contents = source.contents
+        data = contents.data
+        kind = mail_kind(data) if contents.problem is None else None
+        if kind is None and contents.problem is not None and data and might_be_mail(data):
+            kind = "msg" if data.startswith(b"\xd0\xcf") else "mbox" if data.startswith(b"From ") else "eml"
+        if kind is None and source.mail:
+            kind = "eml"
+        if kind is None:
+            suffix = PurePath(source.name).suffix.lower()
+            if suffix in MAIL_SUFFIXES and contents.problem is None and data and not _pdf_or_docx(data):
+                why = f"named {suffix}, but not a mail message: {not_mail_because(data)}"
+                contents = dataclasses.replace(contents, problem=why)
+            elif contents.problem is not None and contents.data:
+                contents = dataclasses.replace(contents, data=b"")
+            yield source.name, contents, None
+            return
+        found = False
+        for mail in read_mail(data, kind, internal_date=source.internal_date, refused=contents.problem):
+            found = True
+            if contents.problem is not None:  # the file not read: known by its size and start
+                mail.sha256, mail.size = contents.sha256, contents.size
+            name = source.name + (SEPARATOR + mail.source if mail.source else "")
+            index = self.begin_message(mail, name)
+            origin = Origin(index, mail.message_id, mail.senders, tuple(_damaged(mail)))
+            if mail.problems or not mail.attachments:
+                self.messages[index].nothing_judged = True
+                why, *more = mail.problems or [_nothing_to_judge(mail)]
+                notes = (*more, *origin.notes) if mail.problems else ()
+                itself = FileContents(b"", mail.size, mail.sha256, why)
+                yield name, itself, dataclasses.replace(origin, notes=notes, format=kind)
+            else:
+                for attachment in mail.attachments:
+                    notes = (*origin.notes, *attachment.notes)
+                    item = dataclasses.replace(origin, notes=notes)
+                    yield name + SEPARATOR + attachment.name, _attachment_contents(attachment), item
+            self.messages[index].last = len(self.names) - 1
+            mail.attachments = []  # what mail_in keeps needs none of their bytes
+        if not found:  # an mbox with no message in it
+            yield (
+                source.name,
+                dataclasses.replace(contents, data=b"", problem="an mbox with no message in it"),
+                None,
+            )
+
+    def begin_message(self, mail: MailMessage, name: str) -> int:
+        self.messages.append(_Message(mail, name, len(self.names)))
+        return len(self.messages) - 1
+
+    def end_source(self, source: Source) -> None:
+        self.sources.append((len(self.names) - 1, source))
+
+    def add(self, name: str, recorded: Recorded | None, origin: Origin | None = None) -> int:
         """A file found: already on record (``recorded``), or its index, to be judged."""
         self.names.append(name)
         index = len(self.names) - 1
         if recorded is not None:
             self.recorded[index] = recorded
+        if origin is not None:
+            self.origins[index] = origin
         return index
 
     def judged(self, records: Iterable[tuple[int, ReturnRecord]]) -> None:
         for index, record in records:
-            self.judged_as[index] = record
+            origin = self.origins.get(index)
+            self.judged_as[index] = record if origin is None else self._by_mail(record, origin)
         self.write(finished=False)
+
+    def _by_mail(self, record: ReturnRecord, origin: Origin) -> ReturnRecord:
+        """A return as it came by mail: the message it came in, what the message says of it, and the
+        sender check."""
+        status, reasons = record.status, list(record.reasons)
+        flags = list(origin.notes)
+        if self.contacts is not None and record.practice_code and origin.format is None:
+            why = sender_problem(origin.senders, record.practice_code, self.contacts)
+            if why:
+                flags.append(why)
+        if flags and status == "accepted":
+            status = "flagged"
+        return dataclasses.replace(
+            record, status=status, reasons=reasons + flags, message_id=origin.message_id,
+            sender=", ".join(origin.senders), format=origin.format or record.format,
+        )  # fmt: skip
 
     def write(self, *, finished: bool) -> None:
         """Record the judged files at the front, in order, in batches of ``BATCH``; report the files
-        at the front that are on record."""
+        at the front that are on record, then the messages all of whose files are."""
         while self.ready < len(self.names) and (self.ready in self.judged_as or self.ready in self.recorded):
             self.ready += 1
         batch = [i for i in range(self.reported, self.ready) if i in self.judged_as]
@@ -862,15 +1083,104 @@ class _Run:
                 self.recorded[index] = recorded
             self._report()
         self._report()
+        self._record_messages()
+        while self.sources and self.sources[0][0] < self.reported:
+            _, source = self.sources.pop(0)
+            if self.on_source:
+                self.on_source(source)
 
     def _report(self) -> None:
         while self.reported < len(self.names) and self.reported in self.recorded:
             recorded = self.recorded.pop(self.reported)
-            outcome = FileOutcome(**dataclasses.asdict(recorded), path=self.names[self.reported])
+            origin = self.origins.pop(self.reported, None)
+            outcome = FileOutcome(**dataclasses.asdict(recorded), path=self.names[self.reported],
+                                  message_id=origin.message_id if origin else None,
+                                  sender=", ".join(origin.senders) if origin else "")  # fmt: skip
             self.report.files.append(outcome)
+            if origin is not None:
+                message = self.messages[origin.message]
+                message.outcomes.append(outcome)
+                if self.reported == message.last:
+                    self.finished.append(message)
             self.reported += 1
             if self.on_file:
                 self.on_file(outcome)
+
+    def _record_messages(self) -> None:
+        """The messages all of whose files are on record, kept in ``mail_in`` and reported."""
+        if not self.finished:
+            return
+        done, self.finished = self.finished, []
+        kept = [_mail_in(m) for m in done]
+        for message, row, new in zip(done, kept, self.records.record_mail_in(kept), strict=True):
+            ids = tuple(o.return_id for o in message.outcomes)
+            self.report.messages.append(MessageOutcome(**dataclasses.asdict(row), new=new, return_ids=ids))
+
+
+def _pdf_or_docx(data: bytes) -> bool:
+    return b"%PDF-" in data[:1024] or data.startswith(b"PK\x03\x04")
+
+
+def _attachment_contents(attachment: Attachment) -> FileContents:
+    if attachment.problem is not None:
+        seed = attachment.name.encode("utf-8", "replace")
+        identity = attachment.identity or hashlib.sha256(seed).hexdigest()
+        return FileContents(b"", attachment.size, identity, attachment.problem)
+    if attachment.size > MAX_RETURN_BYTES:
+        return oversize_contents(attachment.size, attachment.data, thing="attachment")
+    data = attachment.data
+    return FileContents(data, len(data), hashlib.sha256(data).hexdigest())
+
+
+def _damaged(mail: MailMessage) -> list[str]:
+    if not mail.damage:
+        return []
+    return [f"the message is damaged ({'; '.join(mail.damage)}): check the attachment is whole"]
+
+
+def _nothing_to_judge(mail: MailMessage) -> str:
+    why = "a mail message with no attachment: nothing to judge"
+    if mail.damage:
+        why += f" (the message is damaged: {'; '.join(mail.damage)})"
+    return why
+
+
+def _mail_in(message: _Message) -> MailIn:
+    """What ``mail_in`` keeps of a message: who, when, where from, and in words what became of it."""
+    mail = message.mail
+    outcomes = message.outcomes
+    if message.nothing_judged:
+        what = "rejected: " + "; ".join(outcomes[0].reasons[:3])
+        attachments = 0
+    else:
+        counts = Counter(o.status for o in outcomes)
+        what = f"{len(outcomes)} attachment(s): " + ", ".join(
+            f"{counts[s]} {s}" for s in ("accepted", "flagged", "rejected") if counts[s]
+        )
+        again = sum(not o.new for o in outcomes)
+        if again:
+            what += f" ({again} already on record)"
+        attachments = len(outcomes)
+    if mail.not_judged:
+        parts = [k if n == 1 or k == "the message text" else f"{n} × {k}" for k, n in mail.not_judged.items()]
+        what += "; not judged: " + ", ".join(parts)
+    return MailIn(mail.message_id, mail.sender, mail.sent_at, message.name, mail.subject, attachments, what)
+
+
+def sender_problem(senders: tuple[str, ...], practice_code: str, contacts: Contacts) -> str | None:
+    """Why a return from ``senders`` needs a look, given the practice's contact list; None if every
+    sender is on it."""
+    check = f"check with {practice_code} that it sent this"
+    if not senders:
+        return f"the message has no sender address (From): {check}"
+    listed = contacts.get(practice_code.upper(), set())
+    strangers = [s for s in senders if s.casefold() not in listed]
+    if not strangers:
+        return None
+    who = ", ".join(strangers)
+    if not listed:
+        return f"sent from {who}; the contact list has no address for {practice_code}: {check}"
+    return f"sent from {who}, not an address on the contact list for {practice_code}: {check}"
 
 
 class _Judges:
@@ -947,7 +1257,7 @@ class _InProcess(_Judges):
         return done
 
 
-_Item = tuple[int, FileContents, str]
+_Chunk = tuple[int, FileContents, str]
 
 
 class _Workers(_Judges):
@@ -962,9 +1272,9 @@ class _Workers(_Judges):
         self.jobs, self.records = jobs, records
         self.start = (records.engine.url.render_as_string(hide_password=False), scheme_id, today, roots)
         self.executor: ProcessPoolExecutor | None = None
-        self.chunk: list[_Item] = []
+        self.chunk: list[_Chunk] = []
         self.chunk_bytes = 0
-        self.in_flight: dict[Future[list[tuple[int, ReturnRecord]]], list[_Item]] = {}
+        self.in_flight: dict[Future[list[tuple[int, ReturnRecord]]], list[_Chunk]] = {}
         self.done: list[tuple[int, ReturnRecord]] = []
 
     def submit(self, index: int, contents: FileContents, name: str) -> None:
@@ -1014,7 +1324,7 @@ class _Workers(_Judges):
         if not self.in_flight:
             return
         finished, _ = wait(self.in_flight, timeout=None if block else 0, return_when=FIRST_COMPLETED)
-        stranded: list[_Item] = []
+        stranded: list[_Chunk] = []
         for future in finished:
             items = self.in_flight.pop(future)
             try:
@@ -1026,7 +1336,7 @@ class _Workers(_Judges):
         if stranded:
             self._recover(stranded)
 
-    def _recover(self, stranded: list[_Item]) -> None:
+    def _recover(self, stranded: list[_Chunk]) -> None:
         """After a worker died: every file not judged yet, judged again one at a time."""
         for future, items in self.in_flight.items():
             future.cancel()
@@ -1035,7 +1345,7 @@ class _Workers(_Judges):
         self.close()
         self._one_at_a_time(sorted(stranded, key=lambda item: item[0]))
 
-    def _one_at_a_time(self, items: list[_Item]) -> None:
+    def _one_at_a_time(self, items: list[_Chunk]) -> None:
         executor = self._pool(1)
         try:
             for item in items:
@@ -1067,7 +1377,7 @@ def _start_worker(url: str, scheme_id: str | None, today: date, roots: TrustRoot
         _worker = f"a worker cannot open the records database: {library_message(exc)}"
 
 
-def _judge_in_worker(items: list[_Item]) -> list[tuple[int, ReturnRecord]]:
+def _judge_in_worker(items: list[_Chunk]) -> list[tuple[int, ReturnRecord]]:
     if not isinstance(_worker, tuple):
         raise _WorkerCannotStart(_worker or "a worker was not started")
     register, scheme_id, today, roots = _worker

@@ -18,6 +18,9 @@ It owns the database schema and every read/write of it:
 * **messages** — every message ``send`` and ``remind`` made, append-only: its Message-ID,
   practice, recipients, the documents (ids and revisions) it carried or chased, subject, when,
   the outcome (``outbox``, ``sent``, ``temporary``, ``refused``) and the server's reply.
+* **mail taken in** — each message ``ingest`` or ``fetch`` took in (``mail_in``, once per
+  Message-ID) with its sender, date, source and outcome; the returns that came in it carry its
+  ``message_id`` and ``sender``; ``imap_seen`` holds the IMAP messages ``fetch`` has taken.
 
 Writers on SQLite take the write lock when their transaction begins
 (``BEGIN IMMEDIATE``), so two ``ingest`` processes on one file serialise instead of
@@ -257,6 +260,7 @@ TABLES = {
     "year_end": year_end,
     "reviews": reviews,
     "messages": messages,
+    "mail_in": mail_in,
 }
 
 
@@ -316,6 +320,21 @@ class ReturnRecord:
     revision: int | None = None  # the revision of the document it was judged against
     signature: dict[str, Any] = field(default_factory=dict)  # the digital signature's check, if any
     late: bool = False  # signed or received after the sign-up deadline
+    message_id: str | None = None  # the mail message it came in (ingest of mail, fetch), if it did
+    sender: str = ""  # that message's From address(es)
+
+
+@dataclass(frozen=True)
+class MailIn:
+    """One mail message ``ingest`` or ``fetch`` took in, and what became of it."""
+
+    message_id: str  # its Message-ID, or "sha256:" and its bytes' digest
+    sender: str  # the From address(es)
+    received_at: str  # ISO 8601: its Date header, else its mbox or IMAP internal date; "" if unknown
+    source: str  # the file, the mbox and message number, or the IMAP URL it came from
+    subject: str
+    attachments: int  # the returns judged from it
+    outcome: str  # in words: what its attachments became, or why nothing could be judged
 
 
 DELIVERED = ("sent", "outbox")  # a message's outcomes that count as having gone to the practice
@@ -400,6 +419,8 @@ def storable_return(record: ReturnRecord) -> ReturnRecord:
             for k, v in record.signature.items()
         },
         late=record.late,
+        message_id=fit(record.message_id, returns.c.message_id),
+        sender=storable_text(record.sender, FIELD_CHARS),
     )
 
 
@@ -903,6 +924,64 @@ class Records:
             row["signature"] = json.loads(row.pop("signature_json"))
         return rows
 
+    def record_mail_in(self, messages: list[MailIn]) -> list[bool]:
+        """Keep the mail messages taken in, each once (by Message-ID): for each, whether it is new.
+
+        A message already on record (taken in before, or earlier in ``messages``) changes nothing.
+        """
+        if not messages:
+            return []
+        now = _now()
+        with self._begin() as conn:
+            ids = sorted({m.message_id for m in messages})
+            seen: set[str] = set()
+            for chunk in _chunks(ids, 500):
+                query = select(mail_in.c.message_id).where(mail_in.c.message_id.in_(chunk))
+                seen.update(row.message_id for row in conn.execute(query))
+            new: list[bool] = []
+            rows = []
+            for m in messages:
+                new.append(m.message_id not in seen)
+                if m.message_id in seen:
+                    continue
+                seen.add(m.message_id)
+                rows.append({
+                    "message_id": storable_text(m.message_id, column_chars(mail_in.c.message_id)),
+                    "sender": storable_text(m.sender, FIELD_CHARS),
+                    "received_at": storable_text(m.received_at, column_chars(mail_in.c.received_at)),
+                    "source": storable_text(m.source), "subject": storable_text(m.subject, FIELD_CHARS),
+                    "attachments": m.attachments, "outcome": storable_text(m.outcome, FIELD_CHARS),
+                    "taken_at": now,
+                })  # fmt: skip
+            if rows:
+                conn.execute(insert(mail_in), rows)
+        return new
+
+    def mail_in_for(self) -> list[dict[str, Any]]:
+        """Every mail message taken in, oldest first."""
+        with self._begin() as conn:
+            return [dict(r) for r in conn.execute(select(mail_in).order_by(mail_in.c.id)).mappings()]
+
+    def imap_seen(self, mailbox: str, uidvalidity: str) -> set[int]:
+        """The UIDs of a mailbox folder (at its UIDVALIDITY) that ``fetch`` has taken in."""
+        where = (imap_seen.c.mailbox == mailbox) & (imap_seen.c.uidvalidity == uidvalidity)
+        with self._begin() as conn:
+            return {int(r.uid) for r in conn.execute(select(imap_seen.c.uid).where(where))}
+
+    def mark_imap_seen(self, mailbox: str, uidvalidity: str, uids: Iterable[int]) -> None:
+        """Remember that ``fetch`` took these messages in (marking one again changes nothing)."""
+        wanted = set(uids)
+        if not wanted:
+            return
+        now = _now()
+        where = (imap_seen.c.mailbox == mailbox) & (imap_seen.c.uidvalidity == uidvalidity)
+        with self._begin() as conn:
+            known = {int(r.uid) for r in conn.execute(select(imap_seen.c.uid).where(where))}
+            rows = [{"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": uid, "seen_at": now}
+                    for uid in sorted(wanted - known)]  # fmt: skip
+            if rows:
+                conn.execute(insert(imap_seen), rows)
+
     def set_scheme_rules(
         self, scheme_id: str, version: str, deadline: date | None, rules: dict[str, Any]
     ) -> None:
@@ -1076,7 +1155,7 @@ class _ReturnsBatch:
                "signature_kind": record.signature_kind, "signer": record.signer,
                "signed_date": record.signed_date, "revision": record.revision,
                "signature_json": json.dumps(record.signature, sort_keys=True, ensure_ascii=False),
-               "late": record.late}  # fmt: skip
+               "late": record.late, "message_id": record.message_id, "sender": record.sender}  # fmt: skip
         self.unwritten.append(row)
         self.results.append(row)
         if key and status == "accepted":
