@@ -316,3 +316,11 @@ def test_streams_read_straight_from_the_file_are_the_bytes_pypdf_reads(issued: R
             else:
                 assert stored is None, number
         assert checked > 20
+
+
+def test_a_register_started_afresh_keeps_the_wording_of_files_reused_from_an_earlier_run(tmp_path: Path):
+    first = issue(tmp_path, [BY_CODE[CODE]])
+    kept = Wording.loads(first.issued_document(DOC_ID).wording)  # type: ignore[union-attr]
+    again = issue(tmp_path, [BY_CODE[CODE]], db=f"sqlite:///{tmp_path / 'afresh.db'}")
+    reused = Wording.loads(again.issued_document(DOC_ID).wording)  # type: ignore[union-attr]
+    assert kept is not None and reused == kept and len(reused.pages) > 1

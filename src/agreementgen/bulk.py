@@ -43,6 +43,7 @@ from .render.template import Template, check, compile_template
 from .scheme import Scheme
 from .services import ServiceScheme
 from .signups import SignUps
+from .wording import pdf_marks_of
 
 AnyScheme = Scheme | ServiceScheme
 T = TypeVar("T")
@@ -230,6 +231,9 @@ def _plan(state: _Worker, practice: Practice, kind: DocumentKind, context: dict[
         todo = [f for f in formats if f not in shas]
         wanted = current is None or attempt == 2
         data, wording = template.issue(context, todo) if todo or wanted else ({}, None)
+        if wording is not None and not wording.pages and "pdf" in shas and "pdf" not in data:
+            # The PDF was reused from an earlier run (a register started afresh): its pages as written.
+            wording.pages = pdf_marks_of((state.options.out_dir / paths["pdf"]).read_bytes())
         shas.update({fmt: hashlib.sha256(data[fmt]).hexdigest() for fmt in data})
         changed = [f for f in formats if current and f in current[1] and current[1][f] != shas[f]]
         if not changed or attempt == 2:
