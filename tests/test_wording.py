@@ -244,6 +244,13 @@ def test_the_signature_page_alone_is_matched_and_judged_by_what_that_page_carrie
     subprocess.run([require("pdftk"), str(source), "cat", str(number), "output", str(unsigned)], check=True)
     blank = ingest_one(issued, tmp_path, "unsigned-page.pdf", unsigned.read_bytes())
     assert blank.status == "flagged" and any(r.startswith("required entries missing") for r in blank.reasons)
+    first = tmp_path / "first-page.pdf"
+    subprocess.run([require("pdftk"), str(filled), "cat", "1", "output", str(first)], check=True)
+    terms_only = ingest_one(issued, tmp_path, "first-page.pdf", first.read_bytes())
+    assert terms_only.status == "flagged"
+    assert any(r.startswith("required entries missing: lead_") for r in terms_only.reasons), (
+        terms_only.reasons
+    )
 
 
 # --- revisions ---------------------------------------------------------------------------------------

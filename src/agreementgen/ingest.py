@@ -447,12 +447,10 @@ def judge(
             *sorted(t for t in fields if t.startswith("lead_")),
             *REQUIRED_PRACTICE_FIELDS,
         )
-        if on_pages is not None:
-            wanted = tuple(t for t in wanted if t in on_pages)
+        # A return in part must still carry every entry the practice makes: the pages it may leave
+        # out are those with issued terms only.
         missing = [t for t in wanted if t != TYPED_SIGNATURE and not fields.get(t)]
-        signable = (TYPED_SIGNATURE in wanted or not issued.form_tags) and (
-            on_pages is None or TYPED_SIGNATURE in on_pages
-        )
+        signable = TYPED_SIGNATURE in wanted or not issued.form_tags
         if signable and not fields.get(TYPED_SIGNATURE) and not (read.signature and read.signature.valid):
             missing.append(TYPED_SIGNATURE)
         problems += _count_problems(fields, issued.terms, wanted)
