@@ -554,7 +554,7 @@ def differences(issued: Wording, returned: list[str]) -> list[str]:
     matcher = difflib.SequenceMatcher(a=issued.words, b=returned, autojunk=False)
     changes = []
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
-        if op == "equal" or (op == "insert" and _only_headers(returned[b0:b1], issued.headers)):
+        if op == "equal" or (op == "insert" and only_headers(returned[b0:b1], issued.headers)):
             continue
         clause = issued.clause_at(a0) or "Before the first heading"
         old, new = " ".join(issued.words[a0:a1]), " ".join(returned[b0:b1])
@@ -570,7 +570,8 @@ def differences(issued: Wording, returned: list[str]) -> list[str]:
     return changes
 
 
-def _only_headers(inserted: list[str], headers: list[list[str]]) -> bool:
+def only_headers(inserted: list[str], headers: list[list[str]]) -> bool:
+    """Whether words a PDF has that the Word document lacks are table header rows it repeated."""
     while inserted:
         match = next((h for h in headers if h and inserted[: len(h)] == h), None)
         if match is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import io
-import re
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -26,12 +25,10 @@ from agreementgen.render.docx import read_content_controls
 from agreementgen.render.template import WordTemplate
 from agreementgen.scheme import Scheme
 from agreementgen.validation import load_any_scheme, load_inputs
+from agreementgen.wording import only_headers, pdf_words, tokens
 from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, SCHEMES
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-# What a list label looks like (a bullet, or a number such as "1." or "2)"): the Word text has no
-# labels (they come from numbering.xml), so such tokens are left out of both sides alike.
-LABEL = re.compile(r"^(?:[•◦▪▫■□●○–\-·*]|\(?[0-9ivxlcIVXLC]{1,4}[.)])$")
 
 SAMPLE = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H").data.by_code()
 HOSTILE = replace(SAMPLE["D81002"], name='Smith & Jones <Partners> "{{ 7*7 }}" Surgery')
@@ -113,37 +110,14 @@ def word_text(data: bytes) -> tuple[list[str], list[list[str]]]:
     return tokens("".join(words)), headers
 
 
-def tokens(text: str) -> list[str]:
-    return [t for t in text.split() if not LABEL.match(t)]
-
-
 # --- the PDF side ---------------------------------------------------------------------------------
 
 
 def pdf_text(data: bytes, docx_data: bytes) -> list[str]:
     """The words drawn in each page's body (between the top and bottom margins, so the running
-    header and footer are left out), in the order they are drawn, page after page."""
+    header and footer are left out), read as ingest reads a returned PDF (``wording.pdf_words``)."""
     section = docx.Document(io.BytesIO(docx_data)).sections[0]
-    top, bottom = section.top_margin.pt, section.bottom_margin.pt
-    words: list[str] = []
-    for page in PdfReader(io.BytesIO(data)).pages:
-        height = float(page.mediabox.height)
-        chunks: list[tuple[float, str]] = []
-
-        def visit(text, cm, tm, font, size, chunks=chunks, height=height):
-            y = tm[5] * cm[3] + tm[4] * cm[1] + cm[5]
-            if text and bottom < y < height - top:
-                chunks.append((y, text))
-
-        page.extract_text(visitor_text=visit)
-        line_y = None
-        for y, text in chunks:
-            if line_y is not None and abs(y - line_y) > 0.5:
-                words.append(" ")  # a new line: the words either side are two words
-            words.append(text)
-            line_y = y
-        words.append(" ")
-    return tokens("".join(words))
+    return pdf_words(PdfReader(io.BytesIO(data)), (section.top_margin.pt, section.bottom_margin.pt))
 
 
 def pdf_fields(data: bytes) -> dict[str, str]:
@@ -159,19 +133,10 @@ def differences(word: list[str], pdf: list[str], headers: list[list[str]]) -> li
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":
             continue
-        if op == "insert" and _only_headers(pdf[b0:b1], headers):
+        if op == "insert" and only_headers(pdf[b0:b1], headers):
             continue
         problems.append(f"{op}: Word {' '.join(word[a0:a1])!r} / PDF {' '.join(pdf[b0:b1])!r}")
     return problems
-
-
-def _only_headers(inserted: list[str], headers: list[list[str]]) -> bool:
-    while inserted:
-        match = next((h for h in headers if h and inserted[: len(h)] == h), None)
-        if match is None:
-            return False
-        inserted = inserted[len(match) :]
-    return True
 
 
 # --- the tests ------------------------------------------------------------------------------------
