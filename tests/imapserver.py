@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from ports import free_port
+
 USER = "contracts@icb.example"
 PASSWORD = "correct horse £7"  # not ASCII: the login must go as UTF-8 (AUTHENTICATE PLAIN)
 
@@ -35,12 +37,6 @@ PASSWORD = "correct horse £7"  # not ASCII: the login must go as UTF-8 (AUTHENT
 def quoted(folder: str) -> str:
     """A folder name as an IMAP command takes it (ASCII names only, in these tests)."""
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class MailServer:
@@ -52,7 +48,7 @@ class MailServer:
             raise FileNotFoundError("Dovecot is not installed (Debian: dovecot-imapd)")
         self.root = Path(tempfile.mkdtemp(prefix="agreementgen-imap-"))
         self.root.chmod(0o755)  # Dovecot's own users (auth, login) read the users file in it
-        self.port, self.imaps_port = _free_port(), _free_port()
+        self.port, self.imaps_port = free_port(), free_port()
         self.log = self.root / "dovecot.log"
         self.tls = tls
         home = self.root / "home"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from ports import free_port
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,6 @@ class _Handler:
         data = envelope.original_content or envelope.content
         self.server.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data))
         return f"250 2.0.0 Ok: queued as TEST{len(self.server.received)}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start(

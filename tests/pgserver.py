@@ -11,11 +11,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from ports import free_port
 
 
 def find_bin(name: str) -> str | None:
@@ -27,12 +28,6 @@ def find_bin(name: str) -> str | None:
     return candidates[0] if candidates else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
     """One running server; ``url(name)`` makes a fresh database and returns its SQLAlchemy URL."""
 
@@ -42,7 +37,7 @@ class Server:
             raise FileNotFoundError("PostgreSQL's initdb and pg_ctl are not installed (Debian: postgresql)")
         self.root = Path(tempfile.mkdtemp(prefix="agreementgen-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_user: list[str] = []
         if os.geteuid() == 0:  # PostgreSQL will not run as root
             self.as_user = ["runuser", "-u", "postgres", "--"]

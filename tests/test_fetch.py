@@ -206,9 +206,9 @@ def test_failures_before_anything_is_taken_are_mailbox_errors(server, records):
 
 
 def _closed_port() -> int:
-    from imapserver import _free_port
+    from ports import free_port
 
-    return _free_port()
+    return free_port()
 
 
 def test_the_server_gone_part_way_keeps_what_was_taken(signed, records):

@@ -376,7 +376,7 @@ def test_a_bad_smtp_url_is_refused_saying_why(url: str, password: str | None, me
 
 
 def test_no_server_listening_is_one_clear_error(tmp_path, records, issued):
-    from mailserver import free_port
+    from ports import free_port
 
     port = free_port()  # nothing listens there
     relay = SmtpRelay(f"smtp+insecure://127.0.0.1:{port}", timeout=5)
