@@ -279,7 +279,8 @@ def test_ingest_names_a_missing_path_and_export_a_bad_table(tmp_path: Path):
     result = invoke("export", "--db", db, "--table", "people", "--to", str(tmp_path / "x.csv"))
     assert result.exit_code == 1
     tables = (
-        "issued, revisions, scheme_rules, returns, signups, year_end, reviews, messages, mail_in, activity"
+        "issued, revisions, scheme_rules, returns, signups, year_end, reviews, messages, mail_in, "
+        "claim_approvals, year_end_runs, actions, activity"
     )
     choose = f"unknown table 'people'; choose from {tables}"
     assert choose in result.output

@@ -92,7 +92,7 @@ def test_a_database_from_before_alembic_that_is_newer_is_refused_too(tmp_path: P
         conn.executescript("create table meta (key varchar(64) primary key, value text not null);"
                            "insert into meta values ('schema_version', '7');")  # fmt: skip
     with pytest.raises(
-        RecordsError, match="schema version 7, newer than this agreementgen understands \\(5\\)"
+        RecordsError, match="schema version 7, newer than this agreementgen understands \\(6\\)"
     ):
         Records.open(f"sqlite:///{path}")
 
@@ -137,7 +137,7 @@ def test_a_version_1_database_is_migrated_keeping_its_register(tmp_path: Path):
             """
         )
     records = Records.open(f"sqlite:///{path}")
-    assert records.schema_version() == SCHEMA_VERSION == 5
+    assert records.schema_version() == SCHEMA_VERSION == 6
     kept = records.issued_document("cpccg-qef-2017-18:v1:D81001:section7")
     assert kept is not None and kept.practice_name == "Lensfield" and kept.form_tags == ()
     assert kept.revision == 1 and kept.terms_digest == "sha256:x" and kept.wording == ""

@@ -478,7 +478,11 @@ def run(
     _clean_temp_files(options.out_dir)
     done = _load_done(options.out_dir) if options.resume else {}
     records = Records.open(options.db_url)
-    records.set_scheme_rules(scheme.id, scheme.version, scheme.sign_up_deadline, scheme.returns.model_dump())
+    model = "services" if isinstance(scheme, ServiceScheme) else "per_capita"
+    records.set_scheme_rules(
+        scheme.id, scheme.version, scheme.sign_up_deadline, scheme.returns.model_dump(),
+        title=scheme.title, model=model, default_kind=DEFAULT_KIND[model],
+    )  # fmt: skip
     files: list[FileResult] = []
     failures: list[tuple[str, str]] = []
     pending: list[IssuedDocument] = []

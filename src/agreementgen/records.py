@@ -75,9 +75,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import RecordsError
 
-SCHEMA_VERSION = 5  # 1: issued register; 2: + returns, signups, year_end, issued.form_json; 3: + reviews;
+SCHEMA_VERSION = 6  # 1: issued register; 2: + returns, signups, year_end, issued.form_json; 3: + reviews;
 # 4: + revisions (replacing issue_events), issued.revision, returns.revision/signature_json/late;
-# 5: + messages, mail_in, imap_seen, returns.message_id/sender
+# 5: + messages, mail_in, imap_seen, returns.message_id/sender; 6: + users, web_sessions, login_failures,
+# actions, claim_approvals, year_end_runs, scheme_rules.title/model/default_kind
 DEFAULT_URL = "sqlite:///agreementgen.db"
 URL_ENV = "AGREEMENTGEN_DB"
 
@@ -141,6 +142,9 @@ scheme_rules = Table(
     Column("sign_up_deadline", String(10)),  # ISO date, or none
     Column("rules_json", Text, nullable=False, server_default="{}"),  # what late / untrusted returns get
     Column("updated_at", String(32), nullable=False),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("model", String(16), nullable=False, server_default=""),  # capita / services
+    Column("default_kind", String(32), nullable=False, server_default=""),  # section7 / sla
 )
 
 returns = Table(
@@ -251,6 +255,73 @@ reviews = Table(
     Column("at", String(32), nullable=False),
 )
 
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),  # viewer / officer / approver
+    Column("password_hash", Text, nullable=False),  # argon2
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie's token
+    Column("user", String(64), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_seen_at", String(32), nullable=False),
+    Column("ended_at", String(32)),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, index=True),
+    Column("address", String(64), nullable=False, index=True),
+    Column("at", String(32), nullable=False),
+)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("by", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", Text, nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default=""),
+)
+
+claim_approvals = Table(
+    "claim_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("return_id", Integer, nullable=False, index=True),
+    Column("level", Integer, nullable=False),  # 1: verified by an officer; 2: approved by an approver
+    Column("decision", String(8), nullable=False),  # yes / refuse
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("by", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+
+year_end_runs = Table(
+    "year_end_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scheme_id", String(64), nullable=False, index=True),
+    Column("at", String(32), nullable=False),
+    Column("by", Text, nullable=False, server_default=""),
+    Column("out_dir", Text, nullable=False),
+    Column("files_json", Text, nullable=False),  # {practice code: {format: path}}
+    Column("schedule_json", Text, nullable=False),  # {"header": [...], "rows": [[...], ...]}
+    Column("net", String(32), nullable=False),
+)
+
 TABLES = {
     "issued": issued,
     "revisions": revisions,
@@ -261,6 +332,9 @@ TABLES = {
     "reviews": reviews,
     "messages": messages,
     "mail_in": mail_in,
+    "claim_approvals": claim_approvals,
+    "year_end_runs": year_end_runs,
+    "actions": actions,
 }
 
 
@@ -983,14 +1057,19 @@ class Records:
                 conn.execute(insert(imap_seen), rows)
 
     def set_scheme_rules(
-        self, scheme_id: str, version: str, deadline: date | None, rules: dict[str, Any]
-    ) -> None:
-        """Keep a scheme's sign-up deadline and rules for returns (replacing what was kept)."""
+        self, scheme_id: str, version: str, deadline: date | None, rules: dict[str, Any],
+        title: str = "", model: str = "", default_kind: str = "",
+    ) -> None:  # fmt: skip
+        """Keep a scheme's sign-up deadline and rules for returns, and what the web app shows of it
+        (its title, model and default kind of document), replacing what was kept."""
         values = {
             "scheme_version": version,
             "sign_up_deadline": deadline.isoformat() if deadline else None,
             "rules_json": json.dumps(rules, sort_keys=True, ensure_ascii=False),
             "updated_at": _now(),
+            "title": title,
+            "model": model,
+            "default_kind": default_kind,
         }
         where = scheme_rules.c.scheme_id == scheme_id
         with self._begin() as conn:
