@@ -482,6 +482,7 @@ def run(
     records.set_scheme_rules(
         scheme.id, scheme.version, scheme.sign_up_deadline, scheme.returns.model_dump(),
         title=scheme.title, model=model, default_kind=DEFAULT_KIND[model],
+        packs_dir=str(options.out_dir.resolve()),
     )  # fmt: skip
     files: list[FileResult] = []
     failures: list[tuple[str, str]] = []

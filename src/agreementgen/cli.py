@@ -1498,5 +1498,7 @@ def run() -> None:  # console-script entry point
     app(prog_name="agreementgen")
 
 
+from . import cli_web  # noqa: E402, F401  (registers serve and users on app)
+
 if __name__ == "__main__":
     run()

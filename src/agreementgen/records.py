@@ -145,6 +145,7 @@ scheme_rules = Table(
     Column("title", Text, nullable=False, server_default=""),
     Column("model", String(16), nullable=False, server_default=""),  # capita / services
     Column("default_kind", String(32), nullable=False, server_default=""),  # section7 / sla
+    Column("packs_dir", Text, nullable=False, server_default=""),  # where generate last wrote the packs
 )
 
 returns = Table(
@@ -549,6 +550,14 @@ def _recorded(row: Any) -> Recorded:
                     late=bool(row.late))  # fmt: skip
 
 
+def _decoded_return(row: dict[str, Any]) -> dict[str, Any]:
+    """A returns row with its reasons, entries and signature check decoded from JSON."""
+    row["reasons"] = json.loads(row.pop("reasons_json"))
+    row["fields"] = json.loads(row.pop("fields_json"))
+    row["signature"] = json.loads(row.pop("signature_json"))
+    return row
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -898,6 +907,33 @@ class Records:
             )
             return conn.execute(query.limit(1)).first() is not None
 
+    def documents_of_practice(self, scheme_id: str, practice_code: str) -> list[IssuedDocument]:
+        """A practice's documents under a scheme, every revision of each (oldest first), by kind."""
+        query = select(issued).where(issued.c.scheme_id == scheme_id, issued.c.practice_code == practice_code)
+        with self._begin() as conn:
+            rows = list(conn.execute(query.order_by(issued.c.kind)).mappings())
+            ids = [r["doc_id"] for r in rows]
+            revs: dict[str, list[Any]] = {}
+            every = select(revisions).where(revisions.c.doc_id.in_(ids))
+            for rev in conn.execute(every.order_by(revisions.c.doc_id, revisions.c.revision)).mappings():
+                revs.setdefault(rev["doc_id"], []).append(rev)
+        return [
+            _document(row, [IssuedFile(**f) for f in json.loads(rev["files_json"])], rev)
+            for row in rows
+            for rev in revs.get(row["doc_id"], [])
+        ]
+
+    def returns_of(self, doc_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The returns of these documents (oldest first), decoded as ``returns_for`` decodes them."""
+        ids = list(doc_ids)
+        rows: list[dict[str, Any]] = []
+        with self._begin() as conn:
+            for chunk in _chunks(ids, 500):
+                query = select(returns).where(returns.c.doc_id.in_(chunk)).order_by(returns.c.id)
+                rows.extend(dict(r) for r in conn.execute(query).mappings())
+        rows.sort(key=lambda r: r["id"])
+        return [_decoded_return(r) for r in rows]
+
     def scheme_was_issued(self, scheme_id: str) -> bool:
         with self._begin() as conn:
             query = select(issued.c.doc_id).where(issued.c.scheme_id == scheme_id).limit(1)
@@ -1058,7 +1094,7 @@ class Records:
 
     def set_scheme_rules(
         self, scheme_id: str, version: str, deadline: date | None, rules: dict[str, Any],
-        title: str = "", model: str = "", default_kind: str = "",
+        title: str = "", model: str = "", default_kind: str = "", packs_dir: str = "",
     ) -> None:  # fmt: skip
         """Keep a scheme's sign-up deadline and rules for returns, and what the web app shows of it
         (its title, model and default kind of document), replacing what was kept."""
@@ -1070,6 +1106,7 @@ class Records:
             "title": title,
             "model": model,
             "default_kind": default_kind,
+            "packs_dir": packs_dir,
         }
         where = scheme_rules.c.scheme_id == scheme_id
         with self._begin() as conn:

@@ -10,7 +10,9 @@
   approver (level 2), or refused at either, with the reason; append-only.
 * ``year_end_runs``: each ``statements`` run — its folder, the files per practice, finance's
   schedule — so the year end can be downloaded later.
-* ``scheme_rules.title`` / ``.model`` / ``.default_kind``: what the schemes page shows.
+* ``scheme_rules.title`` / ``.model`` / ``.default_kind``: what the schemes page shows;
+  ``.packs_dir``: the folder ``generate`` last wrote the scheme's packs to (the register's file
+  paths are relative to it), from which the web app serves them.
 
 Revision ID: 0006
 Revises: 0005
@@ -85,10 +87,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("title", sa.Text, nullable=False, server_default=""))
         batch.add_column(sa.Column("model", sa.String(16), nullable=False, server_default=""))
         batch.add_column(sa.Column("default_kind", sa.String(32), nullable=False, server_default=""))
+        batch.add_column(sa.Column("packs_dir", sa.Text, nullable=False, server_default=""))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("scheme_rules") as batch:
+        batch.drop_column("packs_dir")
         batch.drop_column("default_kind")
         batch.drop_column("model")
         batch.drop_column("title")
