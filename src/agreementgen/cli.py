@@ -397,6 +397,11 @@ def demo(
     out.rule("The outbox")
     out.print(f"{written} message(s) in {escape(str(out_dir / 'outbox'))} would go, each with its practice's "
               "Section 7 pack attached: open one in Outlook and press Send")  # fmt: skip
+    out.rule("The web app")
+    db = f"sqlite:///{out_dir / 'records.db'}"
+    out.print("to see all this in the browser, add yourself (it asks for a password), then start the app:")
+    out.print(f"  agreementgen users add YOUR-NAME --role approver --db {db}")
+    out.print(f"  agreementgen serve --db {db}     # then open http://127.0.0.1:8000/")
 
 
 def _demo_send(inputs: Inputs, out_dir: Path, db_url: str) -> int:
