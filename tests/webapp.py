@@ -34,10 +34,10 @@ class Register:
         return f"sqlite:///{self.db_path}"
 
 
-def build_register(folder: Path) -> Register:
+def build_register(folder: Path, codes: list[str] = CODES) -> Register:
     from conftest import issue_packs
 
-    issue_packs(folder, CODES)
+    issue_packs(folder, codes)
     return Register(folder, folder / "issued.db")
 
 
