@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench clean
+.PHONY: demo test lint typecheck check bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(STAMP)  ## the benchmarks: national data loading, bulk rendering, inges
 	$(BIN)/python bench/bulk.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/statements.py
+
+screenshots: $(STAMP)  ## the README's pictures of the web app, taken in headless Chromium, into docs/screenshots/
+	AGREEMENTGEN_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_browser.py -k screenshot
 
 clean:
 	rm -rf $(VENV) output/demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,321 @@
+"""The web app in a real browser: headless Chromium signs in, searches the board as it types, reads
+a practice, downloads the chase list and a pack, works with JavaScript off, is checked by axe-core
+against WCAG 2.2 AA, and is used from the keyboard. Also writes the README's screenshots
+(``make screenshots``).
+
+One register for the module, as a contracts team would have it a week into a round: twelve
+practices issued their Section 7 packs, most have signed and returned them (one changed its list
+size, one left the date blank, one sent a photo), two have not replied. One server and two browsers
+(scripts on, scripts off) serve every test; each test signs in as the person it is about.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.select import Select
+
+from agreementgen.ingest import Skipped, Source, ingest_sources, read_file
+from agreementgen.records import Records, scheme_rules
+from agreementgen.simulate import simulate_round
+from browser import (
+    Site,
+    axe,
+    chromium,
+    clear,
+    described,
+    download,
+    require_chromium,
+    screenshot,
+    serious,
+    sign_in,
+    start_site,
+    visit,
+    wait,
+)
+from conftest import ROOT
+from webapp import PASSWORD, Register, build_register, copy_register, make_app
+
+SCHEME = "cpccg-qef-2017-18"
+BOARD = f"/schemes/{SCHEME}"
+# The first twelve C&P practices of the bundled sample, in the order simulate_round answers for them.
+CODES = ["D81001", "D81002", "D81003", "D81004", "D81005", "D81008",
+         "D81010", "D81011", "D81012", "D81013", "D81014", "D81015"]  # fmt: skip
+TAMPERED, UNDATED, NOT_REPLIED = "D81001", "D81002", "D81014"
+
+
+@pytest.fixture(scope="module")
+def register(tmp_path_factory: pytest.TempPathFactory) -> Register:
+    require_chromium()  # before building anything
+    built = build_register(tmp_path_factory.mktemp("issued"), CODES)
+    register = copy_register(built, tmp_path_factory.mktemp("register"))
+    records = Records.open(register.url)
+    # The packs are issued today, for a 2017/18 scheme: its sign-up deadline moves to four weeks
+    # from today, so the returns signed today are on time, as in a round under way.
+    with records._begin() as conn:
+        deadline = (date.today() + timedelta(days=28)).isoformat()
+        conn.execute(scheme_rules.update().values(sign_up_deadline=deadline))
+    folder = tmp_path_factory.mktemp("returns")
+    made = simulate_round(built.folder / "packs", CODES, folder, date.today())
+    sources = []
+    for code, each in zip(CODES, made, strict=False):
+        name = each.path.name  # a photo keeps its phone's name; a form is named as a practice would
+        if name.startswith("returned-"):
+            name = f"{code} Section 7 signed{each.path.suffix}"
+        contents = read_file(each.path)
+        assert not isinstance(contents, Skipped), contents
+        sources.append(Source(name, contents))
+    report = ingest_sources(sources, records, today=date.today())
+    assert (report.counts["accepted"], report.counts["flagged"], report.counts["rejected"]) == (7, 2, 1)
+    return register
+
+
+@pytest.fixture(scope="module")
+def site(register: Register, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    running = start_site(make_app(register, tmp_path_factory.mktemp("uploads")))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site, profile: Path) -> Iterator[WebDriver]:
+    driver = chromium(profile)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def plain(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """A browser with JavaScript turned off."""
+    driver = chromium(tmp_path_factory.mktemp("chromium-plain"), javascript=False)
+    yield driver
+    driver.quit()
+
+
+def shots(tmp_path: Path) -> Path:
+    """docs/screenshots with AGREEMENTGEN_SCREENSHOTS=1 (``make screenshots``), else the test's own folder."""
+    if os.environ.get("AGREEMENTGEN_SCREENSHOTS") == "1":
+        return ROOT / "docs" / "screenshots"
+    return tmp_path
+
+
+def rows(driver: WebDriver) -> list[WebElement]:
+    return driver.find_elements(By.CSS_SELECTOR, "#board table tbody tr")
+
+
+def codes_shown(driver: WebDriver) -> list[str]:
+    return [row.find_element(By.CSS_SELECTOR, "th .code").text for row in rows(driver)]
+
+
+def states_shown(driver: WebDriver) -> dict[str, str]:
+    return {
+        row.find_element(By.CSS_SELECTOR, "th .code").text: row.find_element(By.CSS_SELECTOR, ".state").text
+        for row in rows(driver)
+    }
+
+
+def heading(driver: WebDriver) -> str:
+    return driver.find_element(By.TAG_NAME, "h1").text
+
+
+# Signing in
+
+
+def test_a_wrong_password_is_said_where_focus_is_and_the_right_one_signs_in(browser: WebDriver, site: Site):
+    browser.delete_all_cookies()
+    sign_in(browser, site, "olu", "not the password")
+    error = browser.find_element(By.ID, "signin-error")
+    assert error.text == "The name or password is not right."
+    assert error.get_attribute("role") == "alert"  # read out by a screen reader as it appears
+    assert browser.switch_to.active_element == error  # and focus is on it, so it is read first
+    assert browser.find_element(By.ID, "name").get_attribute("aria-describedby") == "signin-error"
+    assert browser.find_element(By.ID, "name").get_attribute("value") == "olu"  # kept, to correct
+    assert browser.find_element(By.ID, "password").get_attribute("value") == ""
+    sign_in(browser, site, "olu", PASSWORD)
+    assert browser.current_url == f"{site.url}/" and heading(browser) == "Schemes"
+    assert "olu (officer)" in browser.find_element(By.CSS_SELECTOR, "header .signout").text
+
+
+def test_signing_in_takes_you_back_to_the_page_you_asked_for(browser: WebDriver, site: Site):
+    browser.delete_all_cookies()
+    browser.get(f"{site.url}/schemes/{SCHEME}/practices/{UNDATED}")
+    assert browser.current_url.startswith(f"{site.url}/login?next=")
+    browser.find_element(By.ID, "name").send_keys("vic")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD, Keys.ENTER)
+    wait(browser).until(expected_conditions.url_contains("/practices/"))
+    assert heading(browser).startswith("HUNTINGDON ROAD SURGERY")
+
+
+# The board
+
+
+def test_the_board_is_searched_as_you_type_and_filtered_by_state(browser: WebDriver, site: Site):
+    visit(browser, site, BOARD, "vic")
+    assert sorted(codes_shown(browser)) == CODES
+    browser.execute_script("window.sameDocument = true")  # gone if the page were loaded again
+    browser.find_element(By.ID, "q").send_keys("huntingdon")
+    wait(browser).until(lambda d: codes_shown(d) == [UNDATED])
+    assert browser.find_element(By.CSS_SELECTOR, "#board [aria-live]").text == "1 practice(s)."
+    assert browser.execute_script("return window.sameDocument") is True  # htmx swapped the table only
+    assert "q=huntingdon" in browser.current_url  # and the address can be shared or bookmarked
+
+    browser.find_element(By.ID, "q").send_keys(Keys.CONTROL, "a", Keys.BACKSPACE)  # typed away
+    wait(browser).until(lambda d: len(rows(d)) == len(CODES))
+    Select(browser.find_element(By.ID, "state")).select_by_value("flagged")
+    wait(browser).until(lambda d: len(rows(d)) == 2)
+    assert states_shown(browser) == {TAMPERED: "flagged", UNDATED: "flagged"}
+    Select(browser.find_element(By.ID, "state")).select_by_value("not returned")
+    wait(browser).until(lambda d: NOT_REPLIED in codes_shown(d))
+    assert set(states_shown(browser).values()) == {"not returned"}
+    assert browser.execute_script("return window.sameDocument") is True
+
+
+def test_without_javascript_the_board_practice_page_and_filters_still_work(plain: WebDriver, site: Site):
+    sign_in(plain, site, "vic")
+    plain.get(f"{site.url}{BOARD}")
+    assert sorted(codes_shown(plain)) == CODES
+    plain.find_element(By.ID, "q").send_keys("york street")
+    assert len(rows(plain)) == len(CODES)  # nothing happens as you type: no scripts
+    plain.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait(plain).until(expected_conditions.url_contains("q=york+street"))
+    assert codes_shown(plain) == ["D81003"]
+
+    plain.get(f"{site.url}{BOARD}")
+    Select(plain.find_element(By.ID, "state")).select_by_value("accepted")
+    Select(plain.find_element(By.ID, "sort")).select_by_value("name")
+    plain.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait(plain).until(expected_conditions.url_contains("state=accepted"))
+    accepted = states_shown(plain)
+    assert len(accepted) == 7 and set(accepted.values()) == {"accepted"}
+    names = [row.find_element(By.CSS_SELECTOR, "th a").text for row in rows(plain)]
+    assert names == sorted(names, key=str.casefold)
+
+    plain.find_element(By.CSS_SELECTOR, "#board tbody th a").click()
+    wait(plain).until(expected_conditions.url_contains("/practices/"))
+    documents = plain.find_element(By.CSS_SELECTOR, "#documents + table tbody").text
+    assert "section7" in documents and "PDF" in documents and "DOCX" in documents
+    assert "accepted" in plain.find_element(By.CSS_SELECTOR, "section.return h3").text
+
+
+def test_the_chase_list_downloads_as_a_workbook_of_the_practices_still_to_sign(
+    browser: WebDriver, site: Site, profile: Path
+):
+    downloads = profile / "downloads"
+    clear(downloads)
+    visit(browser, site, f"{BOARD}?size=0", "olu")
+    to_chase = {code for code, state in states_shown(browser).items() if state != "accepted"}
+    assert to_chase == {TAMPERED, UNDATED, "D81003", NOT_REPLIED, "D81015"}
+    browser.find_element(By.LINK_TEXT, "Download the chase list (Excel)").click()
+    workbook = openpyxl.load_workbook(download(downloads, f"{SCHEME}-chase.xlsx"))
+    table = list(workbook.active.iter_rows(values_only=True))
+    assert table[0][:2] == ("practice_code", "practice_name")
+    assert {row[0] for row in table[1:]} == to_chase
+    assert ("D81003", "YORK STREET MEDICAL PRACTICE") in {row[:2] for row in table[1:]}
+
+
+def test_a_practice_page_shows_its_pack_and_the_pdf_downloads_as_issued(
+    browser: WebDriver, site: Site, profile: Path, register: Register
+):
+    downloads = profile / "downloads"
+    clear(downloads)
+    visit(browser, site, BOARD, "vic")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "LENSFIELD").click()
+    wait(browser).until(expected_conditions.url_contains(f"/practices/{TAMPERED}"))
+    assert heading(browser) == f"LENSFIELD MEDICAL PRACTICE {TAMPERED}"
+    row = browser.find_element(By.CSS_SELECTOR, "#documents + table tbody tr")
+    assert row.find_element(By.TAG_NAME, "th").text == "section7" and "first issue" in row.text
+    flagged = browser.find_element(By.CSS_SELECTOR, "section.return")
+    assert "flagged" in flagged.find_element(By.TAG_NAME, "h3").text
+    assert "term_list_size (issued '12,731', returned '99,999')" in flagged.text
+    row.find_element(By.PARTIAL_LINK_TEXT, "PDF").click()
+    pdf = download(downloads, f"{SCHEME}_v1_{TAMPERED}_section7.r1.pdf")
+    assert pdf.read_bytes() == (register.folder / "packs" / TAMPERED / "section7.pdf").read_bytes()
+
+
+# Accessibility
+
+
+PAGES = {
+    "schemes": "/",
+    "board": BOARD,
+    "board, nothing found": f"{BOARD}?q=no+such+practice",
+    "board, all rows sorted by state": f"{BOARD}?size=0&sort=state&dir=desc",
+    "practice with a flagged return": f"{BOARD}/practices/{TAMPERED}",
+    "practice not yet returned": f"{BOARD}/practices/{NOT_REPLIED}",
+    "not found": "/no/such/page",
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_has_no_serious_or_critical_wcag_violations(browser: WebDriver, site: Site, page: str):
+    visit(browser, site, PAGES[page], "asha")
+    violations = axe(browser)
+    assert not serious(violations), f"{page}:\n{described(violations)}"
+
+
+def test_the_sign_in_page_and_its_error_have_no_serious_or_critical_wcag_violations(
+    browser: WebDriver, site: Site
+):
+    browser.delete_all_cookies()
+    browser.get(f"{site.url}/login")
+    violations = axe(browser)
+    assert not serious(violations), described(violations)
+    sign_in(browser, site, "ben", "wrong again")
+    assert browser.find_element(By.ID, "signin-error").is_displayed()
+    violations = axe(browser)
+    assert not serious(violations), described(violations)
+
+
+def test_the_board_after_a_search_has_no_serious_or_critical_wcag_violations(browser: WebDriver, site: Site):
+    visit(browser, site, BOARD, "vic")
+    browser.find_element(By.ID, "q").send_keys("surgery")
+    wait(browser).until(lambda d: 0 < len(rows(d)) < len(CODES))
+    violations = axe(browser)
+    assert not serious(violations), described(violations)
+
+
+def test_tab_from_the_top_reaches_the_skip_link_first_and_it_moves_focus_to_main(
+    browser: WebDriver, site: Site
+):
+    visit(browser, site, BOARD, "vic")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    skip = browser.switch_to.active_element
+    assert skip.text == "Skip to content" and skip.get_attribute("href").endswith("#main")
+    box = skip.rect
+    assert box["x"] >= 0 and box["y"] >= 0 and skip.is_displayed()  # on screen once focused
+    skip.send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
+    browser.switch_to.active_element.send_keys(Keys.TAB)  # the next stop is in the page, past the header
+    first = browser.switch_to.active_element
+    assert first.text == "Schemes" and first.find_element(By.XPATH, "ancestor::main")
+
+
+# Screenshots for the README
+
+
+def test_screenshot_of_the_board(browser: WebDriver, site: Site, tmp_path: Path):
+    visit(browser, site, BOARD, "olu")
+    assert len(rows(browser)) == len(CODES)
+    picture = screenshot(browser, shots(tmp_path) / "board.png", most=1600)
+    assert picture.width == 1366
+
+
+def test_screenshot_of_a_practice_page(browser: WebDriver, site: Site, tmp_path: Path):
+    visit(browser, site, f"{BOARD}/practices/{TAMPERED}", "olu")
+    picture = screenshot(browser, shots(tmp_path) / "practice.png")
+    assert picture.width == 1366
