@@ -3,10 +3,11 @@ a practice, downloads the chase list and a pack, works with JavaScript off, is c
 against WCAG 2.2 AA, and is used from the keyboard. Also writes the README's screenshots
 (``make screenshots``).
 
-One register for the module, as a contracts team would have it a week into a round: twelve
-practices issued their Section 7 packs, most have signed and returned them (one changed its list
-size, one left the date blank, one sent a photo), two have not replied. One server and two browsers
-(scripts on, scripts off) serve every test; each test signs in as the person it is about.
+One register for the module, as a contracts team would have it during a round: twelve practices
+were sent their Section 7 packs by email, most have signed and returned them (one changed its list
+size, one left the date blank, one sent a photo), two have not replied; the three with no return on
+record were reminded. One server and two browsers (scripts on, scripts off) serve every test; each
+test signs in as the person it is about.
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 
+from agreementgen.contacts import load_contacts
 from agreementgen.ingest import Skipped, Source, ingest_sources, read_file
 from agreementgen.records import Records, scheme_rules
+from agreementgen.remind import RemindOptions, remind
+from agreementgen.resources import sample_contacts
+from agreementgen.scheme import load_scheme
+from agreementgen.send import Outbox, SendOptions, send
 from agreementgen.simulate import practice_entries, simulate_round
 from browser import (
     Site,
@@ -43,7 +49,7 @@ from browser import (
     visit,
     wait,
 )
-from conftest import ROOT, pdftk_fill
+from conftest import QEF, ROOT, pdftk_fill
 from webapp import PASSWORD, Register, build_register, copy_register, make_app
 
 SCHEME = "cpccg-qef-2017-18"
@@ -52,6 +58,7 @@ BOARD = f"/schemes/{SCHEME}"
 CODES = ["D81001", "D81002", "D81003", "D81004", "D81005", "D81008",
          "D81010", "D81011", "D81012", "D81013", "D81014", "D81015"]  # fmt: skip
 TAMPERED, UNDATED, NOT_REPLIED = "D81001", "D81002", "D81014"
+TEAM = "contracts@commissioner.example.nhs.uk"  # invented, as are the sample contacts' addresses
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +72,16 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> Register:
     with records._begin() as conn:
         deadline = (date.today() + timedelta(days=28)).isoformat()
         conn.execute(scheme_rules.update().values(sign_up_deadline=deadline))
+    spec, contacts = load_scheme(QEF), load_contacts(sample_contacts())
+    mail = tmp_path_factory.mktemp("mail")
+    outbox = Outbox(Path("outbox"))  # in mail, recorded as the team's outbox/, not a test's folder
+    packs = SendOptions(kind="section7", packs=built.folder / "packs", sender=TEAM, by="olu")
+    with pytest.MonkeyPatch.context() as here:
+        here.chdir(mail)
+        assert send(spec, records, contacts, outbox, packs).counts["outbox"] == len(CODES)
     folder = tmp_path_factory.mktemp("returns")
     made = simulate_round(built.folder / "packs", CODES, folder, date.today())
-    sources = []
+    sources = []  # ingested by name, as an upload records them, not by the test's folder
     for code, each in zip(CODES, made, strict=False):
         name = each.path.name  # a photo keeps its phone's name; a form is named as a practice would
         if name.startswith("returned-"):
@@ -77,6 +91,11 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> Register:
         sources.append(Source(name, contents))
     report = ingest_sources(sources, records, today=date.today())
     assert (report.counts["accepted"], report.counts["flagged"], report.counts["rejected"]) == (7, 2, 1)
+    silent = RemindOptions(kind="section7", sender=TEAM, practices=("D81003", NOT_REPLIED, "D81015"),
+                           every_days=0, by="olu")  # fmt: skip
+    with pytest.MonkeyPatch.context() as here:
+        here.chdir(mail)
+        assert remind(spec, records, contacts, outbox, silent).counts["outbox"] == 3
     return register
 
 
@@ -326,7 +345,7 @@ def test_screenshot_of_the_board(browser: WebDriver, site: Site, tmp_path: Path)
 
 def test_screenshot_of_a_practice_page(browser: WebDriver, site: Site, tmp_path: Path):
     visit(browser, site, f"{BOARD}/practices/{TAMPERED}", "olu")
-    picture = screenshot(browser, shots(tmp_path) / "practice.png")
+    picture = screenshot(browser, shots(tmp_path) / "practice.png", most=1600)
     assert picture.width == 1366
 
 
@@ -334,7 +353,7 @@ def test_screenshot_of_a_practice_page(browser: WebDriver, site: Site, tmp_path:
 def test_screenshot_of_the_review_queue(browser: WebDriver, site: Site, tmp_path: Path):
     visit(browser, site, "/review", "asha")
     assert len(browser.find_elements(By.CSS_SELECTOR, "section[id^='return-']")) == 2
-    picture = screenshot(browser, shots(tmp_path) / "review.png")
+    picture = screenshot(browser, shots(tmp_path) / "review.png", most=1600)
     assert picture.width == 1366
 
 
