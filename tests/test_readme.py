@@ -34,7 +34,7 @@ def test_the_quick_start_is_make_demo_and_make_test():
 
 
 def test_every_picture_the_readme_shows_is_in_docs():
-    pictures = re.findall(r'src="(docs/[^"]+)"', README)
+    pictures = re.findall(r'src="(docs/[^"]+)"', README) + re.findall(r"!\[[^\]]*\]\((docs/[^)]+)\)", README)
     assert len(pictures) >= 8
     for picture in pictures:
         assert (ROOT / picture).is_file(), picture
