@@ -124,6 +124,7 @@ def chromium(folder: Path, *, javascript: bool = True) -> WebDriver:
         prefs["profile.managed_default_content_settings.javascript"] = 2
         options.add_argument("--blink-settings=scriptEnabled=false")
     options.add_experimental_option("prefs", prefs)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # for console_problems
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.implicitly_wait(0)
     return driver
@@ -145,6 +146,12 @@ def sign_in(driver: WebDriver, site: Site, name: str, password: str = PASSWORD) 
     form.find_element(By.ID, "password").send_keys(password)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait(driver).until(expected_conditions.staleness_of(form))
+
+
+def console_problems(driver: WebDriver) -> list[str]:
+    """What the page's console said went wrong since last asked: a script error, or something the
+    Content-Security-Policy refused (htmx must work under ``script-src 'self'``, no eval)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
 
 
 def visit(driver: WebDriver, site: Site, path: str, person: str) -> None:

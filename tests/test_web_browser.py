@@ -39,6 +39,7 @@ from browser import (
     axe,
     chromium,
     clear,
+    console_problems,
     described,
     download,
     require_chromium,
@@ -202,6 +203,7 @@ def test_the_board_is_searched_as_you_type_and_filtered_by_state(browser: WebDri
     wait(browser).until(lambda d: NOT_REPLIED in codes_shown(d))
     assert set(states_shown(browser).values()) == {"not returned"}
     assert browser.execute_script("return window.sameDocument") is True
+    assert console_problems(browser) == []  # htmx ran under the strict CSP, with nothing refused
 
 
 def test_without_javascript_the_board_practice_page_and_filters_still_work(plain: WebDriver, site: Site):
