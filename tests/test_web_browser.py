@@ -296,6 +296,8 @@ def test_each_page_has_no_serious_or_critical_wcag_violations(browser: WebDriver
     visit(browser, site, PAGES[page], "asha")
     violations = axe(browser)
     assert not serious(violations), f"{page}:\n{described(violations)}"
+    own_status = f"{site.url}{PAGES[page]} - "  # the not-found page's own 404 is logged too
+    assert [m for m in console_problems(browser) if not m.startswith(own_status)] == []
 
 
 def test_the_sign_in_page_and_its_error_have_no_serious_or_critical_wcag_violations(
