@@ -67,7 +67,7 @@ def finished(client: TestClient, location: str, seen: list[str] | None = None) -
         assert step, "the progress fragment says how far the check has got"
         if seen is not None and (not seen or seen[-1] != step.group(0)):
             seen.append(step.group(0))
-        if 'id="results"' in fragment.text or "checked: done" in fragment.text:
+        if 'hx-trigger="every 1s"' not in fragment.text:  # polling stops once every file is checked
             return client.get(location).text
         time.sleep(0.05)
     raise AssertionError("the upload was not checked in two minutes")
@@ -238,3 +238,32 @@ def test_an_upload_is_only_there_for_the_person_who_made_it(app, signed_pdf) -> 
     finished(olu, location)
     assert signed_in(app, "asha").get(location).status_code == 404
     assert olu.get("/upload/20260101T000000Z-00000000").status_code == 404
+
+
+def test_an_upload_with_no_file_chosen_asks_for_one(app) -> None:
+    client = signed_in(app, "olu")
+    empty = client.post(
+        "/upload",
+        data={"csrf": csrf_of(client)},
+        files=[("files", ("", b"", "application/octet-stream"))],
+        follow_redirects=False,
+    )
+    assert empty.status_code == 400 and "Choose at least one file to upload." in empty.text
+
+
+def test_a_register_that_goes_away_mid_upload_is_said_on_the_page_and_recorded(
+    app, register, signed_pdf, monkeypatch
+) -> None:
+    from agreementgen.errors import RecordsError
+    from agreementgen.web import upload as web_upload
+
+    def unavailable(*args, **kwargs):
+        raise RecordsError("the records database is not answering")
+
+    monkeypatch.setattr(web_upload, "ingest", unavailable)
+    client = signed_in(app, "olu")
+    page = finished(client, upload(client, [("signed.pdf", signed_pdf)]).headers["location"])
+    assert "checking stopped: the records database is not answering" in page
+    assert "0 of 1 checked" in page and "Refresh" not in page
+    [action] = [a for a in People(Records.open(register.url)).actions() if a["action"] == "uploaded"]
+    assert action["detail"].endswith("; checking stopped: the records database is not answering")
