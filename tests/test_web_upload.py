@@ -267,3 +267,64 @@ def test_a_register_that_goes_away_mid_upload_is_said_on_the_page_and_recorded(
     assert "0 of 1 checked" in page and "Refresh" not in page
     [action] = [a for a in People(Records.open(register.url)).actions() if a["action"] == "uploaded"]
     assert action["detail"].endswith("; checking stopped: the records database is not answering")
+
+
+def test_in_a_browser_the_page_follows_the_check_and_shows_the_results_without_reloading(
+    app, built, tmp_path
+) -> None:
+    """Headless Chromium: the CSP-safe htmx polling updates the count and swaps in the results table."""
+    import threading
+
+    import uvicorn
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    from conftest import require
+    from ports import free_port
+    from webapp import PASSWORD
+
+    driver_path, chromium = require("chromedriver"), require("chromium")
+    pack = (built.folder / "packs" / "D81003" / "section7.pdf").read_bytes()
+    paths = []
+    for i in range(6):
+        entries = dict(
+            ENTRIES, practice_signatory_name=f"Dr Browser {i}", practice_signature=f"Dr Browser {i}"
+        )
+        paths.append(tmp_path / f"return-{i}.pdf")
+        paths[-1].write_bytes(fill_pdf(pack, entries))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(options=options, service=Service(driver_path))
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        browser.get(f"{base}/login")
+        browser.find_element(By.ID, "name").send_keys("olu")
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        browser.get(f"{base}/upload")
+        browser.find_element(By.ID, "files").send_keys("\n".join(str(p) for p in paths))
+        browser.find_element(By.CSS_SELECTOR, "form.upload button").click()
+        while "/upload/" not in browser.current_url:
+            time.sleep(0.05)
+        browser.execute_script("window.stillThisPage = true")
+        deadline = time.monotonic() + 60
+        while not browser.find_elements(By.ID, "results") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert browser.execute_script("return window.stillThisPage") is True, "swapped in, not reloaded"
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")) == 6
+        assert "6 of 6 checked" in browser.find_element(By.ID, "status").text
+        assert browser.find_element(By.ID, "progress").get_attribute("hx-trigger") is None, "polling stopped"
+        refused = [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+        assert not refused, refused
+    finally:
+        browser.quit()
+        server.should_exit = True
