@@ -1021,6 +1021,12 @@ class Records:
         with self._begin() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
+    def flagged_returns(self) -> list[dict[str, Any]]:
+        """Every return waiting for a person's decision (flagged), oldest first, decoded as ``returns_of``."""
+        query = select(returns).where(returns.c.status == "flagged").order_by(returns.c.id)
+        with self._begin() as conn:
+            return [_decoded_return(dict(r)) for r in conn.execute(query).mappings()]
+
     def returns_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
         """Every return on record (oldest first), with reasons, entries and signature decoded."""
         query = select(returns).order_by(returns.c.id)
