@@ -22,7 +22,9 @@ PATHS = [
     "/login",
     "/logout",
     "/upload",
+    "/upload/{job}",
     "/review",
+    "/review/1",
     "/no-such",
 ]
 texts = st.text(st.characters(codec="utf-8"), max_size=60)
@@ -140,5 +142,6 @@ def test_every_route_of_the_app_is_among_the_paths_fuzzed(client) -> None:
                 .replace("{fmt}", "csv")
                 .replace("{doc_id}", "{doc}")
                 .replace("{revision:int}", "1")
+                .replace("{return_id:int}", "1")
             )
             assert filled in fuzzed or filled.replace(".csv", ".pdf") in fuzzed, f"fuzz {path} too"
