@@ -1214,7 +1214,7 @@ class Records:
         if not by:
             raise RecordsError("a claim decision needs the name of the person deciding")
         if decision == "refuse" and not reason:
-            raise RecordsError("refusing a claim needs a reason: the practice is told why")
+            raise RecordsError("refusing a claim needs a reason: it is kept with the decision")
         with self._begin() as conn:
             if target.strip().lstrip("#").isdigit():
                 return_id = int(target.strip().lstrip("#"))
