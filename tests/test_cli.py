@@ -158,7 +158,12 @@ def test_demo_writes_the_cp_entitlements(tmp_path: Path):
     les = (tmp_path / "output/demo/les/payment-schedule.csv").read_text(encoding="utf-8-sig").splitlines()
     lensfield = next(line for line in les if line.startswith("D81001,"))
     assert lensfield.endswith(",0.00,0.00,21239.94,0,21239.94")  # never signed its SLA: all recovered
-    assert les[-1].startswith("TOTAL,76 practices,") and les[-1].endswith(",191079.91,21239.94")
+    assert les[-1].startswith("TOTAL,76 practices,") and les[-1].endswith(",190050.91,21239.94")
+    # ... with two-level approval of claims: one Q3 claim awaits approval, so it is left out, and said so
+    assert "D81002's Q3 claim awaits approval, so the statements leave it out" in result.output
+    assert "note: 1 claim(s) not yet approved are left out: D81002 Q3 (return #" in result.output
+    d81002 = next(line for line in les if line.startswith("D81002,"))
+    assert d81002.endswith(",3129.00,126.00,0")  # £1,155.00 due less its Q3 claim's £1,029.00, not approved
 
 
 def test_generate_renders_the_packs_and_says_where_the_register_is(tmp_path: Path):

@@ -22,7 +22,11 @@ PATHS = [
     "/login",
     "/logout",
     "/upload",
+    "/upload/{job}",
     "/review",
+    "/review/1",
+    f"/schemes/{SCHEME}/claims",
+    f"/schemes/{SCHEME}/claims/1",
     "/no-such",
 ]
 texts = st.text(st.characters(codec="utf-8"), max_size=60)
@@ -66,7 +70,7 @@ def test_any_get_is_answered_with_a_page_of_the_apps_own(client, path: str, extr
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    path=st.sampled_from(["/login", "/logout", "/upload", "/review/1", f"/schemes/{SCHEME}"]),
+    path=st.sampled_from(["/login", "/logout", "/upload", "/review/1", f"/schemes/{SCHEME}/claims/1"]),
     form=st.dictionaries(texts, texts, max_size=6),
     with_token=st.booleans(),
     body=st.one_of(st.none(), st.binary(max_size=300)),
@@ -140,5 +144,6 @@ def test_every_route_of_the_app_is_among_the_paths_fuzzed(client) -> None:
                 .replace("{fmt}", "csv")
                 .replace("{doc_id}", "{doc}")
                 .replace("{revision:int}", "1")
+                .replace("{return_id:int}", "1")
             )
             assert filled in fuzzed or filled.replace(".csv", ".pdf") in fuzzed, f"fuzz {path} too"

@@ -42,8 +42,8 @@ def write(path: Path, text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def year_end(tmp_path_factory):
-    """Lensfield (D81001) signs its SLA and claims Q1 on the form; Huntingdon Road (D81002) never
-    signs, but finance paid it £350.00 for phlebotomy all the same."""
+    """Lensfield (D81001) signs its SLA and claims Q1 on the form (verified and approved); Huntingdon
+    Road (D81002) never signs, but finance paid it £350.00 for phlebotomy all the same."""
     base = tmp_path_factory.mktemp("les-year-end")
     practices = write(
         base / "practices.csv",
@@ -66,8 +66,13 @@ def year_end(tmp_path_factory):
         (inbox / f"sla_{service}.pdf").write_bytes(fill_pdf(sla, SIGNATORY))
     values = {**SIGNATORY, "count_ring_pessary": "10", "count_wound_care": "400"}
     pdftk_fill(base / "out" / "D81001" / "claim_q1.pdf", values, inbox / "q1.pdf")
-    outcomes = ingest([inbox], Records.open(url)).files
+    records = Records.open(url)
+    outcomes = ingest([inbox], records).files
     assert [(o.status, o.reasons) for o in outcomes] == [("accepted", ())] * 3
+    # The LES's claims need two-level approval: the Q1 claim is verified, then approved by another person.
+    claim = "cpccg-les-2017-18:v1:D81001:claim_q1"
+    records.decide_claim(claim, 1, "yes", "", "Olu Officer")
+    records.decide_claim(claim, 2, "yes", "", "Ana Approver")
     files = {
         "activity": write(
             base / "activity.csv",

@@ -479,8 +479,11 @@ def run(
     done = _load_done(options.out_dir) if options.resume else {}
     records = Records.open(options.db_url)
     model = "services" if isinstance(scheme, ServiceScheme) else "per_capita"
+    rules = scheme.returns.model_dump()
+    if isinstance(scheme, ServiceScheme):  # the web app's claims page says if the year end needs approval
+        rules["claim_approval"] = scheme.claims.approval
     records.set_scheme_rules(
-        scheme.id, scheme.version, scheme.sign_up_deadline, scheme.returns.model_dump(),
+        scheme.id, scheme.version, scheme.sign_up_deadline, rules,
         title=scheme.title, model=model, default_kind=DEFAULT_KIND[model],
         packs_dir=str(options.out_dir.resolve()),
     )  # fmt: skip

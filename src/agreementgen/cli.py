@@ -33,7 +33,7 @@ from .money import Money, total
 from .practices import PracticeData
 from .provenance import VERDICTS, illustrative_under
 from .provenance import check as check_provenance
-from .records import DEFAULT_URL, URL_ENV, Records, default_url, safe_url
+from .records import CLAIM_STATES, DEFAULT_URL, URL_ENV, Records, default_url, safe_url
 from .resources import (
     bundled,
     sample_contacts,
@@ -42,6 +42,7 @@ from .resources import (
     sample_service_scheme,
     sample_signups,
 )
+from .services import ServiceScheme
 from .signups import SignUps
 from .tables import write_csv, write_table
 from .validation import (
@@ -497,12 +498,14 @@ def _demo_services(out_dir: Path, db_url: str) -> None:
     sent = simulate_service_round(
         inputs.scheme, out_dir / "packs", inputs.signups, out_dir / "returns", date.today()
     )
-    ingested = run_ingest([out_dir / "returns"], Records.open(db_url))
+    records = Records.open(db_url)
+    ingested = run_ingest([out_dir / "returns"], records)
     counts = ingested.counts
     out.print(
         f"ingested {len(ingested.files)} signed SLAs and claim forms: {counts['accepted']} accepted, "
         f"{counts['flagged']} flagged, {counts['rejected']} rejected"
     )
+    _demo_claim_approvals(records, inputs.scheme, sent)
     files = simulate_service_year_end(inputs.scheme, sent, out_dir / "year-end")
     out.print(
         f"finance paid the Q1–Q3 claims; {sent.unsigned} never signed its SLAs; {sent.over_cap} claimed "
@@ -515,6 +518,21 @@ def _demo_services(out_dir: Path, db_url: str) -> None:
         schedule=out_dir / "payment-schedule.csv", include_inactive=False, formats="docx,pdf", templates=None,
         jobs=None,
     )  # fmt: skip
+
+
+def _demo_claim_approvals(records: Records, scheme: ServiceScheme, sent: Any) -> None:
+    """Every accepted claim verified and approved by two people, but for one practice's Q3 claim, left
+    verified and awaiting approval: what the web app's approver sees, and the statements leave out."""
+    claims = records.claims_for(scheme.id)
+    special = {sent.unsigned, sent.over_cap, sent.no_q4_form}  # the demo's other stories stay as they are
+    waiting = next(c for c in claims if c["quarter"] == 3 and c["practice_code"] not in special)
+    for claim in claims:
+        records.decide_claim(str(claim["return_id"]), 1, "yes", "", "Demo Officer")
+        if claim is not waiting:
+            records.decide_claim(str(claim["return_id"]), 2, "yes", "", "Demo Approver")
+    code = waiting["practice_code"]
+    out.print(f"claims: {len(claims)} verified by Demo Officer, {len(claims) - 1} approved by Demo Approver; "
+              f"{code}'s Q3 claim awaits approval, so the statements leave it out")  # fmt: skip
 
 
 JobsOpt = Annotated[
@@ -1065,6 +1083,109 @@ def history(
         out.print(f"wrote {len(events):,} event(s) to {escape(str(to))}")
 
 
+claims_app = typer.Typer(
+    no_args_is_help=True,
+    help="Quarterly claims of a service scheme: list them, and verify, approve or refuse one (two-level "
+    "approval).",
+)
+app.add_typer(claims_app, name="claims")
+CLAIM_COLUMNS = (
+    *("practice_code", "practice_name", "quarter", "doc_id", "return_id", "counts", "state"),
+    *("verified_by", "verified_at", "verified_reason", "approved_by", "approved_at", "approved_reason"),
+    *("refused_by", "refused_at", "refused_level", "refused_reason"),
+)
+CLAIM_STYLE = {"awaiting verification": "yellow", "verified": "cyan", "approved": "green", "refused": "red"}
+ClaimTarget = Annotated[
+    str, typer.Argument(help="A return id (12 or #12), or a claim form's document id: its current claim.")
+]
+ByOpt = Annotated[str, typer.Option("--by", help="Who decides: kept with the decision.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (optional): kept with the decision.")]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{service} {n:,}" for service, n in counts.items())
+
+
+@claims_app.command("list")
+@handles_errors
+def claims_list(
+    scheme: SchemeOpt,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the claims as JSON.")] = False,
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Also write the claims to this .csv or .xlsx.")
+    ] = None,
+) -> None:
+    """Every current accepted claim of a service scheme and where its approval stands."""
+    spec = load_any_scheme(scheme)
+    if not isinstance(spec, ServiceScheme):
+        raise AgreementgenError(f"{spec.id} is a per-capita scheme: claims belong to service schemes",
+                                path=scheme)  # fmt: skip
+    claims = Records.open(db).claims_for(spec.id)
+    if to:
+        rows = [[_counts(c[k]) if k == "counts" else c[k] for k in CLAIM_COLUMNS] for c in claims]
+        write_table(to, list(CLAIM_COLUMNS), rows, "claims")
+    if as_json:
+        print(json.dumps(claims, indent=2, ensure_ascii=False))
+        return
+    table = Table("practice", "Q", "return", "counts", "state", "verified", "approved / refused",
+                  title=escape(spec.id))  # fmt: skip
+    for c in claims:
+        second = (f"refused by {c['refused_by']} (level {c['refused_level']}): {c['refused_reason']}"
+                  if c["state"] == "refused" else c["approved_by"])  # fmt: skip
+        table.add_row(
+            escape(f"{c['practice_code']} {c['practice_name']}".strip()), str(c["quarter"]),
+            f"#{c['return_id']}", escape(_counts(c["counts"])),
+            f"[{CLAIM_STYLE[c['state']]}]{c['state']}[/]", escape(c["verified_by"]), escape(second),
+        )  # fmt: skip
+    out.print(table)
+    states = [c["state"] for c in claims]
+    out.print(f"{len(claims):,} claim(s): " + ", ".join(f"{states.count(s):,} {s}" for s in CLAIM_STATES))
+    if not spec.claims.two_level:
+        out.print(f"[yellow]note:[/] {escape(spec.id)}'s claims need no approval (claims: approval: none): "
+                  "every accepted claim counts at the year end")  # fmt: skip
+    if to:
+        out.print(f"wrote {len(claims):,} claim(s) to {escape(str(to))}")
+
+
+def _decide(target: str, level: int, decision: str, reason: str, by: str, db: str | None) -> None:
+    done = Records.open(db).decide_claim(target, level, decision, reason, by)
+    said = f": {done.reason}" if done.reason else ""
+    out.print(f"return #{done.return_id} ({escape(done.doc_id)}), {done.practice_code}'s Q{done.quarter} "
+              f"claim: [bold]{done.state}[/] by {escape(done.by)}{escape(said)}")  # fmt: skip
+    if done.state == "verified":
+        out.print("it now waits for an approver (level 2), who must be someone else")
+
+
+@claims_app.command("verify")
+@handles_errors
+def claims_verify(target: ClaimTarget, by: ByOpt, reason: ReasonOpt = "", db: DbOpt = None) -> None:
+    """An officer verifies a claim (level 1): it then waits for an approver."""
+    _decide(target, 1, "yes", reason, by, db)
+
+
+@claims_app.command("approve")
+@handles_errors
+def claims_approve(target: ClaimTarget, by: ByOpt, reason: ReasonOpt = "", db: DbOpt = None) -> None:
+    """An approver approves a verified claim (level 2), and the year end pays it: not its verifier."""
+    _decide(target, 2, "yes", reason, by, db)
+
+
+@claims_app.command("refuse")
+@handles_errors
+def claims_refuse(
+    target: ClaimTarget,
+    level: Annotated[
+        int, typer.Option("--level", min=1, max=2, help="1: refused at verification; 2: at approval.")
+    ],
+    by: ByOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why: kept with the decision.")],
+    db: DbOpt = None,
+) -> None:
+    """Refuse a claim at level 1 or 2, with a reason: the practice must send a new claim for the quarter."""
+    _decide(target, level, "refuse", reason, by, db)
+
+
 @app.command()
 @handles_errors
 def status(
@@ -1475,6 +1596,8 @@ def statements(
                   f"{_illustrative(inputs.scheme, 'budget')}")  # fmt: skip
     if schedule:
         out.print(f"wrote {escape(str(schedule))}")
+    for note in year.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
     _print_problems(inputs.data, chosen_signups)
     if year.problems:
         err.print(f"[bold red]{len(year.problems):,} problem(s) in the year-end inputs:[/]")

@@ -537,6 +537,53 @@ class Reviewed:
     superseded: int | None = None  # the accepted return this one replaced as the sign-up
 
 
+CLAIM_LEVELS = {1: "verified", 2: "approved"}  # claim_approvals.level → what a "yes" there means
+CLAIM_DECISIONS = ("yes", "refuse")
+
+
+@dataclass(frozen=True)
+class ClaimDecision:
+    """One step of a claim's two-level approval, as it was recorded, and where it leaves the claim."""
+
+    return_id: int
+    doc_id: str
+    practice_code: str
+    quarter: int
+    level: int  # 1: verified by an officer; 2: approved by an approver
+    decision: str  # yes / refuse
+    reason: str
+    by: str
+    at: str
+    state: str  # the claim's state now: verified / approved / refused
+
+
+CLAIM_STATES = ("awaiting verification", "verified", "approved", "refused")
+
+
+def _claim_steps(decisions: Iterable[Any]) -> dict[str, Any]:
+    """A claim's approval state from its decisions (``claim_approvals`` rows, oldest first), with who
+    decided each step, when and why: ``state`` and ``verified_*``, ``approved_*``, ``refused_*``
+    (``by``, ``at``, ``reason``; ``refused_level`` too)."""
+    steps: dict[str, Any] = {"state": "awaiting verification"}
+    for name in ("verified", "approved", "refused"):
+        steps.update({f"{name}_by": "", f"{name}_at": "", f"{name}_reason": ""})
+    steps["refused_level"] = None
+    for d in decisions:
+        name = "refused" if d.decision == "refuse" else CLAIM_LEVELS[int(d.level)]
+        steps.update({f"{name}_by": d.by, f"{name}_at": d.at, f"{name}_reason": d.reason})
+        if name == "refused":
+            steps["refused_level"] = int(d.level)
+        # A refusal ends the claim whatever follows (decide_claim refuses to add anything after one).
+        if steps["state"] != "refused":
+            steps["state"] = name
+    return steps
+
+
+def _same_person(a: str, b: str) -> bool:
+    """Whether two names given for deciders are one person's (case and spacing aside)."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
 def _kind_of(doc_id: str) -> str | None:
     """The document kind a document id names (``scheme:vN:PRACTICE:kind``)."""
     parts = doc_id.split(":")
@@ -747,7 +794,8 @@ class Records:
         """Every event of a document, oldest first: issued, reissued and superseded (its revisions),
         sent and reminded (each message that carried or chased it: outcome, recipients, reply),
         returned (each file, with its status and reasons), reviewed (the decision, reason and who),
-        and a sign-up superseded by a later return. Each event: ``at``, ``event``, ``revision``,
+        a sign-up superseded by a later return, and a claim verified, approved or refused (its level,
+        the reason and who). Each event: ``at``, ``event``, ``revision``,
         ``return_id``, ``detail``, ``by``. Empty if the document was never issued or returned."""
         events: list[dict[str, Any]] = []
 
@@ -800,6 +848,16 @@ class Records:
                     decision = "accepted" if review["decision"] == "accept" else "rejected"
                     detail = f"{decision}: {review['reason']}"
                     add(review["at"], "reviewed", detail, None, review["return_id"], review["by"])
+                query = select(claim_approvals).where(claim_approvals.c.return_id.in_(ids))
+                for step in conn.execute(query.order_by(claim_approvals.c.id)).mappings():
+                    if step["decision"] == "refuse":
+                        event = "claim refused"
+                        stage = "verification" if step["level"] == 1 else "approval"
+                        detail = f"at level {step['level']} ({stage}): {step['reason']}"
+                    else:
+                        event = f"claim {CLAIM_LEVELS[step['level']]}"
+                        detail = f"level {step['level']}" + (f": {step['reason']}" if step["reason"] else "")
+                    add(step["at"], event, detail, None, step["return_id"], step["by"])
             parsed = doc_id.split(":")
             if (
                 len(parsed) == 4
@@ -822,6 +880,9 @@ class Records:
             "returned": 3,
             "reviewed": 4,
             "sign-up superseded": 5,
+            "claim verified": 6,
+            "claim refused": 6,  # after a verification in the same second, in the order decided
+            "claim approved": 7,
         }
         return sorted(events, key=lambda e: (e["at"], order[e["event"]]))
 
@@ -1021,6 +1082,12 @@ class Records:
         with self._begin() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
+    def flagged_returns(self) -> list[dict[str, Any]]:
+        """Every return waiting for a person's decision (flagged), oldest first, decoded as ``returns_of``."""
+        query = select(returns).where(returns.c.status == "flagged").order_by(returns.c.id)
+        with self._begin() as conn:
+            return [_decoded_return(dict(r)) for r in conn.execute(query).mappings()]
+
     def returns_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
         """Every return on record (oldest first), with reasons, entries and signature decoded."""
         query = select(returns).order_by(returns.c.id)
@@ -1131,9 +1198,11 @@ class Records:
             rows = conn.execute(select(signups).where(signups.c.scheme_id == scheme_id)).mappings()
             return {r["doc_id"]: dict(r) for r in rows}
 
-    def activity_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
+    def activity_for(self, scheme_id: str | None = None, approved_only: bool = False) -> list[dict[str, Any]]:
         """Activity claimed: one row per practice, quarter and service, from each quarter's current
-        accepted claim (a newer accepted claim for a quarter replaces the older one)."""
+        accepted claim (a newer accepted claim for a quarter replaces the older one). With
+        ``approved_only`` (a scheme whose claims need two-level approval), only claims approved at
+        level 2 count."""
         query = (
             select(
                 signups.c.scheme_id,
@@ -1148,6 +1217,12 @@ class Records:
         )
         if scheme_id:
             query = query.where(signups.c.scheme_id == scheme_id)
+        if approved_only:
+            # A refusal can never follow an approval (decide_claim), so an approval alone decides.
+            approved = select(claim_approvals.c.return_id).where(
+                (claim_approvals.c.level == 2) & (claim_approvals.c.decision == "yes")
+            )
+            query = query.where(signups.c.return_id.in_(approved))
         rows = []
         with self._begin() as conn:
             for r in conn.execute(query):
@@ -1164,6 +1239,134 @@ class Records:
                         }
                     )
         return rows
+
+    def decide_claim(self, target: str, level: int, decision: str, reason: str, by: str) -> ClaimDecision:
+        """One step of a quarterly claim's two-level approval: an officer verifies it (level 1), then a
+        different person, an approver, approves it (level 2); either may refuse it, with a reason.
+
+        ``target`` is a return id (``12`` or ``#12``) or a claim form's document id (its current
+        accepted claim). Only the current accepted claim of its quarter can be decided: a claim
+        replaced by a newer one, or not accepted, is not what the year end would count. A refused
+        claim stays refused (the practice sends a new claim, which starts again); an approved one
+        is final. Decisions are appended, never changed, in one transaction."""
+        if level not in CLAIM_LEVELS:
+            raise RecordsError(f"a claim is decided at level 1 (verify) or 2 (approve), not {level}")
+        if decision not in CLAIM_DECISIONS:
+            raise RecordsError(f"a claim decision is yes or refuse, not '{decision}'")
+        by, reason = " ".join(by.split()), reason.strip()
+        if not by:
+            raise RecordsError("a claim decision needs the name of the person deciding")
+        if decision == "refuse" and not reason:
+            raise RecordsError("refusing a claim needs a reason: it is kept with the decision")
+        with self._begin() as conn:
+            if target.strip().lstrip("#").isdigit():
+                return_id = int(target.strip().lstrip("#"))
+            else:
+                query = select(signups.c.return_id).where(
+                    (signups.c.doc_id == target.strip()) & signups.c.kind.like("claim_q%")
+                )
+                found = conn.execute(query).scalar()
+                if found is None:
+                    raise RecordsError(f"no accepted claim on record for '{target}'")
+                return_id = int(found)
+            row = conn.execute(select(returns).where(returns.c.id == return_id)).mappings().first()
+            if row is None:
+                raise RecordsError(f"no return on record for '{target}'")
+            what = f"return #{return_id} ({row['filename']})"
+            kind = _kind_of(row["doc_id"] or "") or ""
+            if not kind.startswith("claim_q"):
+                raise RecordsError(f"{what} is not a quarterly claim: only claims are verified and approved")
+            current = conn.execute(
+                select(signups.c.return_id).where(
+                    (signups.c.scheme_id == row["scheme_id"])
+                    & (signups.c.practice_code == row["practice_code"])
+                    & (signups.c.kind == kind)
+                )
+            ).scalar()
+            if current != return_id:
+                if current is None or row["status"] != "accepted":
+                    raise RecordsError(f"{what} is {row['status']}, not accepted: only an accepted claim "
+                                       "is verified and approved")  # fmt: skip
+                raise RecordsError(f"{what} is no longer the practice's Q{kind[-1]} claim: return "
+                                   f"#{current} replaced it; decide that one")  # fmt: skip
+            query = select(claim_approvals).where(claim_approvals.c.return_id == return_id)
+            steps = _claim_steps(conn.execute(query.order_by(claim_approvals.c.id)))
+            state = steps["state"]
+            if state == "refused":
+                raise RecordsError(
+                    f"{what} was refused by {steps['refused_by']} ({steps['refused_reason']}): the "
+                    "practice must send a new claim for the quarter"
+                )
+            if state == "approved":
+                raise RecordsError(f"{what} was approved by {steps['approved_by']} on "
+                                   f"{steps['approved_at'][:10]}: an approved claim is final")  # fmt: skip
+            if level == 1 and state == "verified":
+                raise RecordsError(f"{what} was verified by {steps['verified_by']}: it now waits for an "
+                                   "approver (level 2)")  # fmt: skip
+            if level == 2 and state != "verified":
+                raise RecordsError(f"{what} is not verified yet: an officer verifies it (level 1) before an "
+                                   "approver decides it (level 2)")  # fmt: skip
+            if level == 2 and _same_person(by, steps["verified_by"]):
+                raise RecordsError(f"{what} was verified by {steps['verified_by']}, who cannot also decide "
+                                   "it at level 2: the approver must be another person")  # fmt: skip
+            now = _now()
+            conn.execute(
+                insert(claim_approvals).values(
+                    return_id=return_id, level=level, decision=decision,
+                    reason=storable_text(reason, FIELD_CHARS), by=storable_text(by, FIELD_CHARS), at=now,
+                )
+            )  # fmt: skip
+        new_state = "refused" if decision == "refuse" else CLAIM_LEVELS[level]
+        return ClaimDecision(return_id, str(row["doc_id"]), str(row["practice_code"]), int(kind[-1]), level,
+                             decision, reason, by, now, new_state)  # fmt: skip
+
+    def claims_for(self, scheme_id: str | None = None) -> list[dict[str, Any]]:
+        """Every current accepted claim (one per practice and quarter), by scheme, practice and quarter:
+        ``scheme_id``, ``practice_code``, ``practice_name``, ``quarter``, ``doc_id``, ``return_id``,
+        ``counts`` ({service: units}), ``signatory``, ``signed_date``, ``accepted_at``, and its
+        approval: ``state`` (one of :data:`CLAIM_STATES`) with ``verified_by``/``_at``/``_reason``,
+        ``approved_…`` and ``refused_…`` (and ``refused_level``), "" where a step has not happened.
+        Two queries, whatever the number of claims."""
+        is_claim = signups.c.kind.like("claim_q%")
+        query = (
+            select(signups.c.scheme_id, signups.c.practice_code, signups.c.kind, signups.c.doc_id,
+                   signups.c.return_id, signups.c.signatory, signups.c.signed_date, signups.c.accepted_at,
+                   returns.c.fields_json, issued.c.practice_name)
+            .join(returns, returns.c.id == signups.c.return_id)
+            .outerjoin(issued, issued.c.doc_id == signups.c.doc_id)
+            .where(is_claim)
+            .order_by(signups.c.scheme_id, signups.c.practice_code, signups.c.kind)
+        )  # fmt: skip
+        decided = (
+            select(claim_approvals)
+            .join(signups, signups.c.return_id == claim_approvals.c.return_id)
+            .where(is_claim)
+            .order_by(claim_approvals.c.id)
+        )
+        if scheme_id:
+            query = query.where(signups.c.scheme_id == scheme_id)
+            decided = decided.where(signups.c.scheme_id == scheme_id)
+        with self._begin() as conn:
+            rows = list(conn.execute(query))
+            decisions: dict[int, list[Any]] = {}
+            for d in conn.execute(decided):
+                decisions.setdefault(int(d.return_id), []).append(d)
+        claims = []
+        for r in rows:
+            fields = json.loads(r.fields_json)
+            counts = {
+                tag.removeprefix("count_"): int(fields[tag].replace(",", ""))
+                for tag in sorted(fields)
+                if tag.startswith("count_")
+            }
+            claims.append({
+                "scheme_id": r.scheme_id, "practice_code": r.practice_code,
+                "practice_name": r.practice_name or "", "quarter": int(r.kind.removeprefix("claim_q")),
+                "doc_id": r.doc_id, "return_id": int(r.return_id), "counts": counts,
+                "signatory": r.signatory, "signed_date": r.signed_date, "accepted_at": r.accepted_at,
+                **_claim_steps(decisions.get(int(r.return_id), [])),
+            })  # fmt: skip
+        return claims
 
     def replace_year_end_rows(
         self, scheme_id: str, kind: str, source: str, rows: list[dict[str, str]]

@@ -18,7 +18,9 @@ paid by its own model (``payment.model``):
 of this commissioner's offer — Camden's IUCD/IUS, commissioned by public health from
 2019/20. A contract with ``universal_offer: true`` signs every practice up to all its
 services. ``growth_allowance`` (C&P: 2.6%) is added to planned activity in the budget
-check. Figures the source documents do not give are marked ``illustrative``.
+check. ``claims: {approval: two-level}`` makes every quarterly claim need an officer's
+verification and another person's approval before the year end pays it (the default, ``none``,
+counts every accepted claim). Figures the source documents do not give are marked ``illustrative``.
 """
 
 from __future__ import annotations
@@ -113,6 +115,19 @@ class ServiceReconciliation(_Strict):
     text: list[Text] = Field(default_factory=list)
 
 
+class ClaimRules(_Strict):
+    """How a service scheme's quarterly claims are approved before the year end pays them."""
+
+    # none: every accepted claim counts (the meaning of a spec that says nothing). two-level: an
+    # officer verifies a claim, then another person, an approver, approves it; only approved claims
+    # count at the year end, and the statements run lists those left out.
+    approval: Literal["none", "two-level"] = "none"
+
+    @property
+    def two_level(self) -> bool:
+        return self.approval == "two-level"
+
+
 class ServicesFunding(_Strict):
     model: Literal["services"]
     default_uplift: Uplift = Decimal(0)
@@ -131,6 +146,7 @@ class ServiceScheme(SchemeIdentity):
     terms: list[TermsSection] = Field(default_factory=list)
     budget: Budget | None = None
     reconciliation: ServiceReconciliation = Field(default_factory=ServiceReconciliation)
+    claims: ClaimRules = Field(default_factory=ClaimRules)
 
     @property
     def list_size_date(self) -> date:
@@ -224,6 +240,7 @@ def load_service_scheme(path: str | Path) -> ServiceScheme:
 
 __all__ = [
     "Amount",
+    "ClaimRules",
     "Contract",
     "Kpi",
     "Payment",

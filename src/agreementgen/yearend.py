@@ -2,7 +2,8 @@
 
 Owns reading the year-end files (CSV/XLSX, a header row; every bad cell reported with its
 file, row and column, all of them), keeping them in the records database, and adding what is
-on record (accepted returns as sign-up evidence, accepted quarterly claims as activity):
+on record (accepted returns as sign-up evidence, accepted quarterly claims as activity — only
+the approved ones where the scheme's claims need two-level approval, the rest listed in ``notes``):
 
 * **evidence** — ``practice_code, milestone, date``: a milestone id of the scheme (``sign_up``,
   ``visit_booked``, ``practice_visit``, ``action_plan``, ``mid_year_report``,
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import PracticeDataError
 from .money import Money
@@ -58,6 +59,8 @@ class YearEndInputs:
     achievement: dict[str, dict[str, Decimal]] = field(default_factory=lambda: defaultdict(dict))
     problems: list[PracticeDataError] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)  # (what, "file sha256:…")
+    # What the run must say but is no error: claims left out as not yet approved (two-level approval).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -265,8 +268,17 @@ def load_year_end(
                 keep(path, "achievement", code, service, str(pct), "", row)
     rows: list[dict[str, str]] = []
     claims = 0
+    two_level = isinstance(scheme, ServiceScheme) and scheme.claims.two_level
+    left_out: list[dict[str, Any]] = []
     if records is not None:
-        for claim in records.activity_for(scheme.id):
+        if two_level:
+            left_out = [
+                c
+                for c in records.claims_for(scheme.id)
+                if c["state"] != "approved" and c["practice_code"] in known
+            ]
+            inputs.notes += _left_out_notes(left_out)
+        for claim in records.activity_for(scheme.id, approved_only=two_level):
             claims += 1
             if claim["practice_code"] in known:
                 inputs.activity[claim["practice_code"]][claim["service"]][claim["quarter"]] = claim["count"]
@@ -290,11 +302,38 @@ def load_year_end(
                 inputs.evidence[signup["practice_code"]].setdefault(
                     milestone, date.fromisoformat(signup["signed_date"])
                 )
-        claimed = f", {claims:,} counts from accepted claim forms" if claims else ""
+        if two_level:
+            claimed = f", {claims:,} counts from approved claim forms" if claims else ""
+            if left_out:
+                claimed += f" ({len(left_out):,} claim(s) not yet approved left out)"
+        else:
+            claimed = f", {claims:,} counts from accepted claim forms" if claims else ""
         inputs.sources.append(
             ("records database", f"{len(rows):,} year-end rows{claimed} and the accepted returns")
         )
     return inputs
+
+
+SHOWN_LEFT_OUT = 20  # claims named in the note; the rest are counted (`claims list` shows them all)
+
+
+def _left_out_notes(left_out: list[dict[str, Any]]) -> list[str]:
+    """What the statements run says of claims a two-level scheme leaves out: how many, and which
+    (practice, quarter and why), so that none is dropped without a word."""
+    if not left_out:
+        return []
+
+    def why(claim: dict[str, Any]) -> str:
+        if claim["state"] == "refused":
+            return f"refused by {claim['refused_by']}: {claim['refused_reason']}"
+        if claim["state"] == "verified":
+            return f"verified by {claim['verified_by']}, awaiting approval"
+        return "awaiting verification"
+
+    named = "; ".join(f"{c['practice_code']} Q{c['quarter']} (return #{c['return_id']}, {why(c)})"
+                      for c in left_out[:SHOWN_LEFT_OUT])  # fmt: skip
+    more = f"; and {len(left_out) - SHOWN_LEFT_OUT:,} more" if len(left_out) > SHOWN_LEFT_OUT else ""
+    return [f"{len(left_out):,} claim(s) not yet approved are left out: {named}{more}"]
 
 
 def _a(noun: str) -> str:

@@ -2,7 +2,8 @@
 
 Modules: ``app`` (configuration, shared responses, routes), ``guard`` (sessions, roles and CSRF
 for every route), ``signin`` (signing in and out), ``pages`` (schemes, board, practice,
-downloads). Pages are Jinja templates in ``templates/``; ``static/`` holds the stylesheet and the
+downloads), ``upload`` (returns uploaded and ingested with progress), ``review`` (the review
+queue). Pages are Jinja templates in ``templates/``; ``static/`` holds the stylesheet and the
 vendored htmx (0BSD), the only script.
 """
 

@@ -167,7 +167,7 @@ def _handlers(web: WebApp) -> dict[Any, Any]:
 
 
 def create_app(config: WebConfig) -> Starlette:
-    from . import pages, signin
+    from . import claims, pages, review, signin, upload
 
     records = Records.open(config.db_url)
     from datetime import timedelta
@@ -180,6 +180,9 @@ def create_app(config: WebConfig) -> Starlette:
     routes: list[BaseRoute] = [
         *signin.routes(),
         *pages.routes(),
+        *upload.routes(),
+        *review.routes(),
+        *claims.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Headers)], exception_handlers=_handlers(web))
