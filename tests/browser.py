@@ -155,11 +155,14 @@ def console_problems(driver: WebDriver) -> list[str]:
 
 
 def visit(driver: WebDriver, site: Site, path: str, person: str) -> None:
-    """Open ``path`` as ``person``, signing in through the form first unless they already are."""
+    """Open ``path`` as ``person``, signing in through the form first unless they already are. The
+    console's log then holds what this page said, not the pages before."""
+    driver.get_log("browser")
     driver.get(f"{site.url}{path}")
     shown = driver.find_elements(By.CSS_SELECTOR, "header .signout span")
     if not shown or not shown[0].text.startswith(f"{person} ("):
         sign_in(driver, site, person)
+        driver.get_log("browser")
         driver.get(f"{site.url}{path}")
 
 
