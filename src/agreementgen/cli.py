@@ -424,7 +424,7 @@ def _demo_returns(inputs: Inputs, out_dir: Path, db_url: str) -> None:
 
     from .ingest import ingest as run_ingest
     from .simulate import simulate_round
-    from .status import CHASE_COLUMNS, scheme_status
+    from .status import CHASE_COLUMNS, scheme_info, scheme_status
 
     out.rule("A simulated round of signed returns, ingested")
     codes = [p.code for p in inputs.data.practices]
@@ -445,7 +445,7 @@ def _demo_returns(inputs: Inputs, out_dir: Path, db_url: str) -> None:
         if f.status != "accepted":
             out.print(f"  [{STATUS_STYLE[f.status]}]{f.status}[/] {escape(Path(f.path).name)}: "
                       f"{escape('; '.join(f.reasons))}")  # fmt: skip
-    result = scheme_status(inputs.scheme, records)
+    result = scheme_status(scheme_info(inputs.scheme), records)
     chase = out_dir / "chase.csv"
     write_csv(chase, list(CHASE_COLUMNS), [[row[c] for c in CHASE_COLUMNS] for row in result.chase])
     out.print(
@@ -1078,10 +1078,10 @@ def status(
     ] = None,
 ) -> None:
     """Counts of issued, returned, accepted, flagged, rejected and outstanding; who to chase."""
-    from .status import CHASE_COLUMNS, scheme_status
+    from .status import CHASE_COLUMNS, scheme_info, scheme_status
 
-    spec = load_any_scheme(scheme)
-    result = scheme_status(spec, Records.open(db), kind=docs or DEFAULT_KIND[scheme_model(scheme)])
+    info = scheme_info(load_any_scheme(scheme))
+    result = scheme_status(info, Records.open(db), kind=docs or info.default_kind)
     if chase:
         write_table(
             chase, list(CHASE_COLUMNS), [[row[c] for c in CHASE_COLUMNS] for row in result.chase], "chase"
