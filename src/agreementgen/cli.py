@@ -1436,8 +1436,9 @@ def statements(
         chosen_signups = None
     files = {"evidence": evidence, "paid": paid, "decisions": decisions, "activity": activity,
              "achievement": achievement}  # fmt: skip
+    records = Records.open(db)
     year = load_year_end(
-        inputs.scheme, inputs.data.practices, records=Records.open(db), signups=chosen_signups, **files
+        inputs.scheme, inputs.data.practices, records=records, signups=chosen_signups, **files
     )
     items = reconcile_all(inputs.scheme, inputs.data.practices, year, chosen_signups)
     chosen = parse_list(formats, FORMATS, "--format")
@@ -1449,13 +1450,17 @@ def statements(
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True) as progress:  # fmt: skip
         task = progress.add_task("writing statements", total=len(items))
-        bulk.write_statements(
+        written = bulk.write_statements(
             contexts, out_dir, template=template, formats=tuple(chosen), jobs=jobs or os.cpu_count() or 1,
             on_progress=lambda done: progress.update(task, completed=done),
         )  # fmt: skip
     rows, net = schedule_rows(items)
     if schedule:
         write_table(schedule, list(SCHEDULE_HEADER), rows, "Schedule")
+    # Kept with or without --schedule: the run's files and schedule can be fetched again later.
+    run_id = records.record_year_end_run(
+        inputs.scheme.id, out_dir, written, SCHEDULE_HEADER, rows, net.amount, by=_who_runs()
+    )
     pay, recover = rows[-1][6], rows[-1][7]
     out.print(f"{len(items):,} statements in {escape(str(out_dir))}: £{pay:,.2f} to pay, £{recover:,.2f} to "
               f"recover, net {net}")  # fmt: skip
@@ -1470,6 +1475,7 @@ def statements(
                   f"{_illustrative(inputs.scheme, 'budget')}")  # fmt: skip
     if schedule:
         out.print(f"wrote {escape(str(schedule))}")
+    out.print(f"recorded as year-end run #{run_id} (export --table year_end_runs)")
     _print_problems(inputs.data, chosen_signups)
     if year.problems:
         err.print(f"[bold red]{len(year.problems):,} problem(s) in the year-end inputs:[/]")

@@ -45,10 +45,12 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from alembic.runtime.migration import MigrationContext
@@ -611,6 +613,15 @@ def _model_of(kinds: set[str]) -> tuple[str, str]:
     if any(k.startswith(("sla", "claim")) for k in kinds):
         return "services", "sla"
     return ("per_capita", "section7") if "section7" in kinds else ("", "")
+
+
+def _exact_text(value: object) -> str:
+    """A schedule cell or amount as exact text (a Decimal as it prints; text as it is); never a float."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return str(value)
+    raise RecordsError(f"an amount is kept exactly, as a Decimal or text, not {type(value).__name__} {value}")
 
 
 def _now() -> str:
@@ -1285,6 +1296,50 @@ class Records:
         query = select(year_end).where(year_end.c.scheme_id == scheme_id).order_by(year_end.c.id)
         with self._begin() as conn:
             return [{k: str(v) for k, v in r.items()} for r in conn.execute(query).mappings()]
+
+    def record_year_end_run(
+        self, scheme_id: str, out_dir: str | Path, files: Mapping[str, Mapping[str, str | Path]],
+        header: Sequence[str], rows: Sequence[Sequence[object]], net: Decimal, by: str = "",
+        at: str | None = None,
+    ) -> int:  # fmt: skip
+        """Keep one ``statements`` run: its folder and the statement files written per practice
+        ({code: {format: path}}, kept absolute so they can be found whatever folder asks), finance's
+        schedule (``header`` and ``rows``, the TOTAL line too) and the net total; its id.
+
+        Amounts are kept as exact text, as the CSV schedule writes them: a float, which cannot hold
+        every amount in pence exactly, is refused.
+        """
+        kept = {
+            code: {fmt: os.path.abspath(path) for fmt, path in sorted(made.items())}
+            for code, made in sorted(files.items())
+        }
+        values = {
+            "scheme_id": scheme_id,
+            "at": at or _now(),
+            "by": storable_text(by, FIELD_CHARS),
+            "out_dir": os.path.abspath(out_dir),
+            "files_json": json.dumps(kept, ensure_ascii=False),
+            "schedule_json": json.dumps(
+                {"header": list(header), "rows": [[_exact_text(cell) for cell in row] for row in rows]},
+                ensure_ascii=False,
+            ),
+            "net": _exact_text(net),
+        }
+        with self._begin() as conn:
+            inserted = conn.execute(insert(year_end_runs).values(**values)).inserted_primary_key
+        assert inserted is not None
+        return int(inserted[0])
+
+    def year_end_runs(self, scheme_id: str) -> list[dict[str, Any]]:
+        """The scheme's ``statements`` runs, newest first, each with ``files`` and ``schedule`` decoded
+        (``net`` and the schedule's amounts are exact text: ``Decimal(text)`` gives the amount)."""
+        query = select(year_end_runs).where(year_end_runs.c.scheme_id == scheme_id)
+        with self._begin() as conn:
+            rows = [dict(r) for r in conn.execute(query.order_by(year_end_runs.c.id.desc())).mappings()]
+        for row in rows:
+            row["files"] = json.loads(row.pop("files_json"))
+            row["schedule"] = json.loads(row.pop("schedule_json"))
+        return rows
 
     def table_rows(self, name: str) -> tuple[list[str], list[list[Any]]]:
         """Header and rows of a whole table (or of the derived ``activity``), for export."""
