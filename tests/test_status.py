@@ -61,8 +61,8 @@ def test_counts_and_chase_list_follow_each_practices_latest_return(tmp_path: Pat
     assert chase["D81005"]["state"] == "not returned" and chase["D81005"]["email"] == "d81005@nhs.net"
 
 
-def test_the_board_has_a_row_for_every_document_accepted_ones_too(tmp_path: Path):
-    records = Records.open(f"sqlite:///{tmp_path / 'r.db'}")
+def test_the_board_has_a_row_for_every_document_accepted_ones_too(db_url: str):
+    records = Records.open(db_url)
     records.register_issued([issued(c) for c in ("D81001", "D81002", "D81003")])
     records.record_return(returned("D81001", "accepted", "a"))
     records.record_return(returned("D81002", "flagged", "b", ("the list size was changed",)))
@@ -89,6 +89,12 @@ def test_the_board_has_a_row_for_every_document_accepted_ones_too(tmp_path: Path
     # the chase list is the board's rows not accepted, as before
     assert [row["doc_id"] for row in status.chase] == [flagged.doc_id, silent.doc_id]
     assert status.chase[0]["reminders"] == 2 and status.chase[0]["last_reminded"] == "2017-05-23"
+    # the contact is read from the practice's details as issued (by the database, on both)
+    assert status.chase[1] | {"reminders": 0} == {
+        "practice_code": "D81003", "practice_name": "Practice D81003", "email": "d81003@nhs.net",
+        "address": "1 High St", "postcode": "CB1 1AA", "doc_id": silent.doc_id, "state": "not returned",
+        "last_return": "", "reasons": "", "deadline": "2017-05-31", "reminders": 0, "last_reminded": "",
+    }  # fmt: skip
     assert "rows" not in status.as_dict()  # status --json prints what it always printed
 
 

@@ -148,14 +148,14 @@ def scheme_status(
         result.rows.append(row)
         if signed_up:
             continue
-        practice = doc.practice()  # only the chase list needs an address: decoded for it alone
+        contact = source.contacts[doc.doc_id]
         result.chase.append(
             {
                 "practice_code": row.practice_code,
                 "practice_name": row.practice_name,
-                "email": practice.get("email", ""),
-                "address": practice.get("address", ""),
-                "postcode": practice.get("postcode", ""),
+                "email": contact.email,
+                "address": contact.address,
+                "postcode": contact.postcode,
                 "doc_id": row.doc_id,
                 "state": state,
                 "last_return": row.filename,
