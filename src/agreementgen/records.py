@@ -1185,7 +1185,7 @@ class Records:
         kinds = select(
             issued.c.scheme_id, issued.c.scheme_version, issued.c.kind, func.max(issued.c.last_issued_at)
         ).group_by(issued.c.scheme_id, issued.c.scheme_version, issued.c.kind)
-        with self._begin() as conn:
+        with self._begin(reads_only=True) as conn:
             kept = {r.scheme_id: r for r in conn.execute(rules)}
             issued_kinds: dict[str, list[Any]] = {}
             for r in conn.execute(kinds):
@@ -1232,7 +1232,7 @@ class Records:
             # .all() fetches in one call to the driver, not one a row: a third of the time here
             docs = [BoardDocument(*r) for r in conn.execute(documents).all()]
             rets = [BoardReturn(*r) for r in conn.execute(returned).all()]
-            signed_up = set(conn.execute(signed).scalars())
+            signed_up = set(conn.execute(signed).scalars().all())
             found = {r[0]: Contact(*r[1:]) for r in conn.execute(contacts).all()}
             for documents_json, at in conn.execute(reminders.order_by(messages.c.id)).all():
                 for chased in json.loads(documents_json):
