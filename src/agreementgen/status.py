@@ -47,7 +47,7 @@ class BoardRow(NamedTuple):
     (``flagged`` / ``rejected``), else ``not returned``. The return fields are the latest return's
     (for an accepted document that can be a later file, e.g. a duplicate rejected): ``return_id``
     is None and the text fields empty when nothing came back. A tuple, not a dataclass: the national
-    board makes 6,000 of them (a frozen dataclass took a third of the board's time to make them).
+    board makes 6,000 of them, and a frozen dataclass is several times slower to make.
     """
 
     practice_code: str
