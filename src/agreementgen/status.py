@@ -119,8 +119,7 @@ def scheme_status(
         reminded = source.reminded.get(doc.doc_id, [])
         if last is not None:
             result.returned += 1
-        signed_up = doc.doc_id in source.signed_up
-        if signed_up:
+        if doc.signed_up:
             result.accepted += 1
             state = "accepted"
         else:
@@ -146,16 +145,15 @@ def scheme_status(
             last_reminded=max(reminded, default=""),
         )
         result.rows.append(row)
-        if signed_up:
+        if doc.signed_up:
             continue
-        contact = source.contacts[doc.doc_id]
         result.chase.append(
             {
                 "practice_code": row.practice_code,
                 "practice_name": row.practice_name,
-                "email": contact.email,
-                "address": contact.address,
-                "postcode": contact.postcode,
+                "email": doc.email,
+                "address": doc.address,
+                "postcode": doc.postcode,
                 "doc_id": row.doc_id,
                 "state": state,
                 "last_return": row.filename,
