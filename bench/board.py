@@ -3,7 +3,7 @@
 Every practice in the July 2026 list-size file joined to the February 2026 epraccur is issued the
 QEF's Section 7 (the register holds what ``generate`` would: each practice's terms and details
 from the real Section 7 context; no files are rendered), and a realistic share replies: 62%
-accepted (3% of them after a flagged first try), 7% flagged, 3% rejected, a handful of returns
+accepted (3 in 100 after a flagged first try), 7% flagged, 3% rejected, a handful of returns
 that name the scheme but no issued document; half the practices still outstanding have had one
 or two reminders. Then, in the same run, the median of ``--runs`` computations of every row:
 

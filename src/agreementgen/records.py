@@ -21,6 +21,9 @@ It owns the database schema and every read/write of it:
 * **mail taken in** — each message ``ingest`` or ``fetch`` took in (``mail_in``, once per
   Message-ID) with its sender, date, source and outcome; the returns that came in it carry its
   ``message_id`` and ``sender``; ``imap_seen`` holds the IMAP messages ``fetch`` has taken.
+* **year-end runs** — each ``statements`` run, append-only: its folder, the statement files written
+  per practice and finance's schedule with its net total (amounts as exact text), so the year end
+  can be fetched again later.
 
 Writers on SQLite take the write lock when their transaction begins
 (``BEGIN IMMEDIATE``), so two ``ingest`` processes on one file serialise instead of
