@@ -1280,7 +1280,8 @@ class Records:
         return deadline, json.loads(row.rules_json)
 
     def schemes(self) -> list[SchemeInfo]:
-        """Every scheme with rules on record (``generate`` keeps them) or any document issued, by id.
+        """Every scheme with rules on record (``generate`` keeps them), any document issued or a
+        ``statements`` run, by id.
 
         A scheme issued by a release that kept no title is shown by its id; its model and default
         kind are read from the kinds of document issued under it, and its version is that of the
@@ -1297,8 +1298,10 @@ class Records:
             issued_kinds: dict[str, list[Any]] = {}
             for r in conn.execute(kinds):
                 issued_kinds.setdefault(r.scheme_id, []).append(r)
+            # statements run for a scheme this register never issued (its sign-ups kept elsewhere)
+            ended = set(conn.execute(select(year_end_runs.c.scheme_id).distinct()).scalars())
         found = []
-        for scheme_id in sorted(kept.keys() | issued_kinds.keys()):
+        for scheme_id in sorted(kept.keys() | issued_kinds.keys() | ended):
             rows = issued_kinds.get(scheme_id, [])
             model, default_kind = _model_of({r.kind for r in rows})
             version = max(rows, key=lambda r: r[3]).scheme_version if rows else ""
