@@ -27,11 +27,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## the benchmarks: national data loading, bulk rendering, ingesting returns, statements
+bench: $(STAMP)  ## the benchmarks: national data loading, bulk rendering, ingesting returns, statements, status board
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/bulk.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/statements.py
+	$(BIN)/python bench/board.py
 
 screenshots: $(STAMP)  ## the README's pictures of the web app, taken in headless Chromium, into docs/screenshots/
 	AGREEMENTGEN_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_browser.py -k screenshot

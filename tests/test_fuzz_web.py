@@ -27,6 +27,9 @@ PATHS = [
     "/review/1",
     f"/schemes/{SCHEME}/claims",
     f"/schemes/{SCHEME}/claims/1",
+    f"/schemes/{SCHEME}/year-end",
+    f"/schemes/{SCHEME}/year-end/1/schedule.csv",
+    f"/schemes/{SCHEME}/year-end/1/D81001.pdf",
     "/no-such",
 ]
 texts = st.text(st.characters(codec="utf-8"), max_size=60)
@@ -145,5 +148,6 @@ def test_every_route_of_the_app_is_among_the_paths_fuzzed(client) -> None:
                 .replace("{doc_id}", "{doc}")
                 .replace("{revision:int}", "1")
                 .replace("{return_id:int}", "1")
+                .replace("{run:int}", "1")
             )
             assert filled in fuzzed or filled.replace(".csv", ".pdf") in fuzzed, f"fuzz {path} too"

@@ -3,12 +3,13 @@ idempotent and lossless."""
 
 import dataclasses
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from agreementgen.errors import RecordsError
-from agreementgen.records import SCHEMA_VERSION, IssuedDocument, IssuedFile, Records
+from agreementgen.records import SCHEMA_VERSION, IssuedDocument, IssuedFile, Records, SchemeInfo
 
 
 def doc(list_size: str = "5,800", total: str = "£11,600.00") -> IssuedDocument:
@@ -200,3 +201,19 @@ def test_a_schema_3_database_keeps_each_issue_as_a_revision(tmp_path: Path):
     assert two.files == (IssuedFile("pdf", "D81001/section7.pdf", "c", "t"),)
     current = records.issued_document(doc)
     assert current is not None and current.revision == 2 and current.wording == ""
+
+
+def test_the_schemes_on_record_are_named_without_their_specs(db_url: str):
+    records = Records.open(db_url)
+    records.set_scheme_rules("cpccg-les-2017-18", "2", date(2017, 6, 30), {}, title="C&P LES 2017/18",
+                             model="services", default_kind="sla")  # fmt: skip
+    older = dataclasses.replace(doc(), doc_id="old-qef:v3:D81001:section7", scheme_id="old-qef",
+                                scheme_version="3")  # fmt: skip
+    records.register_issued([doc(), older])
+    # a release before schema 6 kept the rules without title, model or default kind
+    records.set_scheme_rules("cpccg-qef-2017-18", "1", None, {})
+    assert records.schemes() == [
+        SchemeInfo("cpccg-les-2017-18", "2", "C&P LES 2017/18", "services", "sla", date(2017, 6, 30)),
+        SchemeInfo("cpccg-qef-2017-18", "1", "cpccg-qef-2017-18", "per_capita", "section7", None),
+        SchemeInfo("old-qef", "3", "old-qef", "per_capita", "section7", None),  # issued, no rules kept
+    ]

@@ -19,7 +19,7 @@ from agreementgen.contacts import load_contacts
 from agreementgen.records import Records, ReturnRecord
 from agreementgen.remind import RemindOptions, remind
 from agreementgen.send import Outbox, SendOptions, SmtpRelay, send
-from agreementgen.status import scheme_status
+from agreementgen.status import scheme_info, scheme_status
 from agreementgen.validation import load_any_scheme
 from conftest import QEF, issue_packs
 
@@ -156,7 +156,7 @@ def test_the_spec_sets_the_rules_and_the_run_overrides_them(records, tmp_path, m
 def test_status_and_history_show_who_was_reminded_when_and_how_often(records, tmp_path, mail_server):
     run(records, tmp_path, mail_server, days=8)
     run(records, tmp_path, mail_server, days=15)
-    chase = {row["practice_code"]: row for row in scheme_status(SCHEME, records).chase}
+    chase = {row["practice_code"]: row for row in scheme_status(scheme_info(SCHEME), records).chase}
     assert (chase["D81004"]["reminders"], chase["D81004"]["last_reminded"]) == (2, "2026-04-16")
     assert (chase["D81002"]["state"], chase["D81002"]["reminders"]) == ("flagged", 2)
     # (the clock was set back for the messages: the issue, today, sorts after them)

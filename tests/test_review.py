@@ -15,7 +15,7 @@ from agreementgen.errors import RecordsError
 from agreementgen.ingest import SIGNATORY_NAME, ingest
 from agreementgen.records import Records
 from agreementgen.simulate import fill_pdf, practice_entries
-from agreementgen.status import scheme_status
+from agreementgen.status import scheme_info, scheme_status
 from agreementgen.validation import load_inputs
 from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT
 
@@ -56,14 +56,14 @@ def test_an_approver_accepts_a_flagged_return_and_it_becomes_the_sign_up(flagged
     [event] = flagged.reviews_of(done.return_id)
     assert (event["decision"], event["by"]) == ("accept", "Asha Patel")
     assert event["reason"] == "name confirmed by phone with the practice manager"
-    assert scheme_status(INPUTS.scheme, flagged).accepted == 1
+    assert scheme_status(scheme_info(INPUTS.scheme), flagged).accepted == 1
 
 
 def test_a_rejected_return_stays_unsigned_and_the_chase_list_says_why(flagged: Records) -> None:
     done = flagged.review("#1", "reject", "unsigned copy", "Asha Patel")
     assert done.status == "rejected"
     assert flagged.signups_for("cpccg-qef-2017-18") == {}
-    [row] = scheme_status(INPUTS.scheme, flagged).chase
+    [row] = scheme_status(scheme_info(INPUTS.scheme), flagged).chase
     assert row["state"] == "rejected" and "signatory" in row["reasons"].lower()
 
 

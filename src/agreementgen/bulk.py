@@ -557,17 +557,20 @@ def _init_statement_worker(template: Path, formats: tuple[str, ...]) -> None:
     _STATEMENT_FORMATS = tuple(f for f in formats if f in _STATEMENT_TEMPLATE.formats)
 
 
-def _write_statement(job: tuple[Path, dict[str, Any]]) -> str:
-    """Write one practice's statement; returns why it failed ("" when written)."""
+def _write_statement(job: tuple[Path, dict[str, Any]]) -> tuple[str, str, dict[str, str]]:
+    """Write one practice's statement: its folder's name (the practice code), why it failed ("" when
+    written) and each format's file (the pool returns them in any order)."""
     assert _STATEMENT_TEMPLATE is not None, "worker not initialised"
     folder, context = job
+    written: dict[str, str] = {}
     try:
         folder.mkdir(exist_ok=True)
         for fmt, data in _STATEMENT_TEMPLATE.render(context, _STATEMENT_FORMATS).items():
             write_atomic(folder / f"statement.{fmt}", data)
+            written[fmt] = str(folder / f"statement.{fmt}")
     except (OSError, AgreementgenError) as exc:
-        return f"{folder}: {exc}"
-    return ""
+        return folder.name, f"{folder}: {exc}", written
+    return folder.name, "", written
 
 
 def write_statements(
@@ -578,15 +581,18 @@ def write_statements(
     formats: tuple[str, ...],
     jobs: int = 1,
     on_progress: Callable[[int], None] | None = None,
-) -> None:
-    """``out_dir/<code>/statement.<format>`` from ``template`` for each (code, context)."""
+) -> dict[str, dict[str, Path]]:
+    """``out_dir/<code>/statement.<format>`` from ``template`` for each (code, context); the files
+    written, {code: {format: path}} (a format the template cannot make is not among them)."""
     work = [(out_dir / code, context) for code, context in contexts]
     failures: list[str] = []
+    files: dict[str, dict[str, Path]] = {}
 
-    def collect(results: Iterable[str]) -> None:
-        for done, failure in enumerate(results, start=1):
+    def collect(results: Iterable[tuple[str, str, dict[str, str]]]) -> None:
+        for done, (code, failure, written) in enumerate(results, start=1):
             if failure:
                 failures.append(failure)
+            files[code] = {fmt: Path(path) for fmt, path in written.items()}
             if on_progress:
                 on_progress(done)
 
@@ -597,3 +603,4 @@ def write_statements(
         collect(_pool_imap(jobs, _init_statement_worker, (template, formats), _write_statement, work))
     if failures:
         raise OutputError(f"{len(failures):,} statement(s) not written: " + "; ".join(failures[:5]))
+    return dict(sorted(files.items()))

@@ -430,7 +430,7 @@ def _demo_returns(inputs: Inputs, out_dir: Path, db_url: str) -> None:
 
     from .ingest import ingest as run_ingest
     from .simulate import simulate_round
-    from .status import CHASE_COLUMNS, scheme_status
+    from .status import CHASE_COLUMNS, scheme_info, scheme_status
 
     out.rule("A simulated round of signed returns, ingested")
     codes = [p.code for p in inputs.data.practices]
@@ -451,7 +451,7 @@ def _demo_returns(inputs: Inputs, out_dir: Path, db_url: str) -> None:
         if f.status != "accepted":
             out.print(f"  [{STATUS_STYLE[f.status]}]{f.status}[/] {escape(Path(f.path).name)}: "
                       f"{escape('; '.join(f.reasons))}")  # fmt: skip
-    result = scheme_status(inputs.scheme, records)
+    result = scheme_status(scheme_info(inputs.scheme), records)
     chase = out_dir / "chase.csv"
     write_csv(chase, list(CHASE_COLUMNS), [[row[c] for c in CHASE_COLUMNS] for row in result.chase])
     out.print(
@@ -1204,10 +1204,10 @@ def status(
     ] = None,
 ) -> None:
     """Counts of issued, returned, accepted, flagged, rejected and outstanding; who to chase."""
-    from .status import CHASE_COLUMNS, scheme_status
+    from .status import CHASE_COLUMNS, scheme_info, scheme_status
 
-    spec = load_any_scheme(scheme)
-    result = scheme_status(spec, Records.open(db), kind=docs or DEFAULT_KIND[scheme_model(scheme)])
+    info = scheme_info(load_any_scheme(scheme))
+    result = scheme_status(info, Records.open(db), kind=docs or info.default_kind)
     if chase:
         write_table(
             chase, list(CHASE_COLUMNS), [[row[c] for c in CHASE_COLUMNS] for row in result.chase], "chase"
@@ -1562,8 +1562,9 @@ def statements(
         chosen_signups = None
     files = {"evidence": evidence, "paid": paid, "decisions": decisions, "activity": activity,
              "achievement": achievement}  # fmt: skip
+    records = Records.open(db)
     year = load_year_end(
-        inputs.scheme, inputs.data.practices, records=Records.open(db), signups=chosen_signups, **files
+        inputs.scheme, inputs.data.practices, records=records, signups=chosen_signups, **files
     )
     items = reconcile_all(inputs.scheme, inputs.data.practices, year, chosen_signups)
     chosen = parse_list(formats, FORMATS, "--format")
@@ -1575,13 +1576,17 @@ def statements(
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True) as progress:  # fmt: skip
         task = progress.add_task("writing statements", total=len(items))
-        bulk.write_statements(
+        written = bulk.write_statements(
             contexts, out_dir, template=template, formats=tuple(chosen), jobs=jobs or os.cpu_count() or 1,
             on_progress=lambda done: progress.update(task, completed=done),
         )  # fmt: skip
     rows, net = schedule_rows(items)
     if schedule:
         write_table(schedule, list(SCHEDULE_HEADER), rows, "Schedule")
+    # Kept with or without --schedule: the run's files and schedule can be fetched again later.
+    run_id = records.record_year_end_run(
+        inputs.scheme.id, out_dir, written, SCHEDULE_HEADER, rows, net.amount, by=_who_runs()
+    )
     pay, recover = rows[-1][6], rows[-1][7]
     out.print(f"{len(items):,} statements in {escape(str(out_dir))}: £{pay:,.2f} to pay, £{recover:,.2f} to "
               f"recover, net {net}")  # fmt: skip
@@ -1596,6 +1601,7 @@ def statements(
                   f"{_illustrative(inputs.scheme, 'budget')}")  # fmt: skip
     if schedule:
         out.print(f"wrote {escape(str(schedule))}")
+    out.print(f"recorded as year-end run #{run_id} (export --table year_end_runs)")
     for note in year.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
     _print_problems(inputs.data, chosen_signups)

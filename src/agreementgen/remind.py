@@ -41,7 +41,7 @@ from .send import (
     reminder_context,
     who_to,
 )
-from .status import scheme_status
+from .status import scheme_info, scheme_status
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def remind(
     until = options.until or rules.until
     template = EmailTemplate(options.templates or email_templates(), "remind")
     report = MailReport(contact_problems=list(contacts.problems))
-    status = scheme_status(spec, records, today=now.date(), kind=options.kind)
+    status = scheme_status(scheme_info(spec), records, today=now.date(), kind=options.kind)
     wanted = {c.upper() for c in options.practices}
     chase: dict[str, list[dict[str, str]]] = {}
     for row in status.chase:

@@ -167,7 +167,7 @@ def _handlers(web: WebApp) -> dict[Any, Any]:
 
 
 def create_app(config: WebConfig) -> Starlette:
-    from . import claims, pages, review, signin, upload
+    from . import claims, pages, review, signin, upload, yearend
 
     records = Records.open(config.db_url)
     from datetime import timedelta
@@ -183,6 +183,7 @@ def create_app(config: WebConfig) -> Starlette:
         *upload.routes(),
         *review.routes(),
         *claims.routes(),
+        *yearend.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Headers)], exception_handlers=_handlers(web))

@@ -19,20 +19,18 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..records import IssuedDocument, IssuedFile, Records
-from ..status import CHASE_COLUMNS
+from ..records import IssuedDocument, IssuedFile, Records, SchemeInfo
+from ..status import CHASE_COLUMNS, BoardRow, scheme_status
 from ..tables import write_table
-from ._compat import SchemeInfo, board_rows, scheme_status
-from ._compat import schemes as _schemes
 from .guard import Rendered, View, page
 
 STATES = ("accepted", "flagged", "rejected", "not returned")
-SORTS = {
-    "code": lambda r: r["practice_code"],
-    "name": lambda r: (r["practice_name"].casefold(), r["practice_code"]),
-    "state": lambda r: (STATES.index(r["state"]) if r["state"] in STATES else 9, r["practice_code"]),
-    "returned": lambda r: (r["last_received"] or "", r["practice_code"]),
-    "reminders": lambda r: (r["reminders"], r["practice_code"]),
+SORTS: dict[str, Any] = {
+    "code": lambda r: r.practice_code,
+    "name": lambda r: (r.practice_name.casefold(), r.practice_code),
+    "state": lambda r: (STATES.index(r.state) if r.state in STATES else 9, r.practice_code),
+    "returned": lambda r: (r.received_at, r.practice_code),
+    "reminders": lambda r: (r.reminders, r.practice_code),
 }
 PAGE_SIZES = (100, 500, 0)  # 0: every row
 FORMATS = {
@@ -47,7 +45,7 @@ _WORDING = re.compile(r"^wording changed: (?P<clause>.*?): '(?P<issued>.*)' → 
 
 
 def scheme_or_404(records: Records, scheme_id: str) -> SchemeInfo:
-    for info in _schemes(records):
+    for info in records.schemes():
         if info.id == scheme_id:
             return info
     raise HTTPException(404)
@@ -57,7 +55,7 @@ def scheme_or_404(records: Records, scheme_id: str) -> SchemeInfo:
 def schemes(view: View) -> Rendered:
     records = view.app.records
     rows = []
-    for info in _schemes(records):
+    for info in records.schemes():
         status = scheme_status(info, records, kind=info.default_kind or None)
         rows.append({"info": info, "status": status})
     return "schemes.html", {"title": "Schemes", "rows": rows, "today": date.today()}
@@ -68,30 +66,22 @@ def _kind(view: View, info: SchemeInfo) -> str:
     return kind if re.fullmatch(r"[a-z0-9_]{1,32}", kind or "") else info.default_kind
 
 
-def _board(view: View, info: SchemeInfo) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _board(view: View, info: SchemeInfo) -> tuple[list[BoardRow], dict[str, Any]]:
     params = view.request.query_params
     q = params.get("q", "").strip()[:100]
     state = params.get("state", "")
     sort = params.get("sort", "code")
     descending = params.get("dir") == "desc"
-    rows = board_rows(info, view.app.records, kind=_kind(view, info) or None)
+    rows = scheme_status(info, view.app.records, kind=_kind(view, info) or None).rows
     if q:
         needle = q.casefold()
-        rows = [
-            r
-            for r in rows
-            if needle in r["practice_code"].casefold() or needle in r["practice_name"].casefold()
-        ]
+        rows = [r for r in rows if needle in f"{r.practice_code} {r.practice_name}".casefold()]
     if state in STATES:
-        rows = [r for r in rows if r["state"] == state]
+        rows = [r for r in rows if r.state == state]
     rows.sort(key=SORTS.get(sort, SORTS["code"]), reverse=descending)
-    return rows, {
-        "q": q,
-        "state": state if state in STATES else "",
-        "sort": sort if sort in SORTS else "code",
-        "dir": "desc" if descending else "asc",
-        "kind": _kind(view, info),
-    }
+    chosen = {"q": q, "state": state if state in STATES else "", "sort": sort if sort in SORTS else "code",
+              "dir": "desc" if descending else "asc", "kind": _kind(view, info)}  # fmt: skip
+    return rows, chosen
 
 
 @page()
@@ -106,7 +96,7 @@ def board(view: View) -> Rendered:
     shown = rows[(current - 1) * per_page : current * per_page] if per_page else rows
     counts = {s: 0 for s in STATES}
     for r in rows:
-        counts[r["state"]] = counts.get(r["state"], 0) + 1
+        counts[r.state] = counts.get(r.state, 0) + 1
     context = {
         "title": f"{info.title}: board",
         "info": info,
@@ -206,10 +196,10 @@ def _issued_file(records: Records, doc_id: str, revision: int, fmt: str) -> Issu
     raise HTTPException(404)
 
 
-def servable(folders: list[Path], recorded: str, sha256: str) -> Path:
+def servable(folders: list[Path], recorded: str, sha256: str | None) -> Path:
     """The file a register path names, if it is under one of the folders the app serves and its
-    bytes still have the sha256 on record. A relative path (as ``generate`` records them) is
-    looked for in each folder; an absolute one must lie under one of them."""
+    bytes still have the sha256 on record (where one is: statements keep none). A relative path (as
+    ``generate`` records them) is looked for in each folder; an absolute one must lie under one."""
     given = Path(recorded)
     candidates = [given] if given.is_absolute() else [folder / given for folder in folders]
     inside = [
@@ -221,7 +211,7 @@ def servable(folders: list[Path], recorded: str, sha256: str) -> Path:
     if not found:
         raise HTTPException(404, "The file is not where it was written.")
     for path in found:
-        if hashlib.sha256(path.read_bytes()).hexdigest() == sha256:
+        if sha256 is None or hashlib.sha256(path.read_bytes()).hexdigest() == sha256:
             return path
     raise HTTPException(409, "This file has changed since it was issued; it is not served.")
 
@@ -238,7 +228,7 @@ def download(view: View) -> Response:
     if fmt not in FORMATS:
         raise HTTPException(404)
     found = _issued_file(view.app.records, params["doc_id"], revision, fmt)
-    packs = [i.packs_dir for i in _schemes(view.app.records) if params["doc_id"].startswith(f"{i.id}:")]
+    packs = [i.packs_dir for i in view.app.records.schemes() if params["doc_id"].startswith(f"{i.id}:")]
     path = servable(served_folders(view, *packs), found.path, found.sha256)
     view.app.people.record_action(
         view.session.user.name, "downloaded", params["doc_id"], f"revision {revision} {fmt}"
