@@ -75,9 +75,7 @@ def _page(
         "failed": failed,
         "reason": reason,
     }
-    if status == 200:
-        return "claims.html", context
-    return view.app.render(view.request, "claims.html", context, view.session, status_code=status)
+    return "claims.html", context, status
 
 
 @page()

@@ -5,7 +5,8 @@ from the cookie (none: a GET is sent to sign in, anything else is refused with 4
 the user's role (403), and for every request that changes something, the session's CSRF token
 (403 without it). It reads the form (size-limited) and runs the view in a worker thread, so a
 slow database call does not hold up other requests. A view returns a :class:`Response` or a
-``(template, context)`` pair, rendered with the session in its context.
+``(template, context)`` pair (or ``(template, context, status)``), rendered with the session in
+its context.
 
 The cookie is ``HttpOnly`` and ``SameSite=Strict``, and ``Secure`` unless the app is told it
 is served over plain HTTP on this computer only (``serve`` without ``--host``).
@@ -51,7 +52,7 @@ def web_of(request: Request) -> WebApp:
     return web
 
 
-Rendered = Response | tuple[str, dict[str, Any]]
+Rendered = Response | tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], int]
 
 
 def page(role: str = "viewer", *, max_files: int = 0, max_fields: int = 50) -> Callable[..., Any]:
@@ -94,8 +95,8 @@ def page(role: str = "viewer", *, max_files: int = 0, max_fields: int = 50) -> C
             result = await run_in_threadpool(view, View(request, session, form))
             if isinstance(result, Response):
                 return result
-            template, context = result
-            return web.render(request, template, context, session)
+            template, context, *status = result
+            return web.render(request, template, context, session, status_code=status[0] if status else 200)
 
         return endpoint
 

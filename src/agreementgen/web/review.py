@@ -55,9 +55,7 @@ def _page(
         "reason": reason,
         "decides": view.session.user.may("approver"),
     }
-    if status == 200:
-        return "review.html", context
-    return view.app.render(view.request, "review.html", context, view.session, status_code=status)
+    return "review.html", context, status
 
 
 @page("officer")

@@ -204,9 +204,7 @@ def _form_page(view: View, error: str = "", status: int = 200) -> Rendered:
                "max_files": view.app.config.max_upload_files,
                "max_file_mb": view.app.config.max_file_bytes // (1024 * 1024),
                "max_upload_mb": view.app.config.max_upload_bytes // (1024 * 1024)}  # fmt: skip
-    if status == 200:
-        return "upload.html", context
-    return view.app.render(view.request, "upload.html", context, view.session, status_code=status)
+    return "upload.html", context, status
 
 
 @page("officer")

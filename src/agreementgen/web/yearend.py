@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..records import SchemeInfo
 from .guard import Rendered, View, page
 from .pages import FORMATS, TABLE_TYPES, scheme_or_404, servable, served_folders, table_response
 
@@ -69,14 +70,20 @@ def year_end(view: View) -> Rendered:
     return "yearend.html", context
 
 
-@page()
-def schedule(view: View) -> Response:
+def _download(view: View, formats: dict[str, str]) -> tuple[SchemeInfo, dict[str, Any], dict[str, Any]]:
+    """The scheme, the run and the path's parameters of a download in one of ``formats`` (else 404)."""
     params = view.request.path_params
     info = scheme_or_404(view.app.records, params["scheme"])
-    if params["fmt"] not in TABLE_TYPES:
+    if params["fmt"] not in formats:
         raise HTTPException(404)
     _, run = _run(view, info.id, params["run"])
-    assert run is not None
+    assert run is not None  # _run gives a 404 for a run not on record
+    return info, run, params
+
+
+@page()
+def schedule(view: View) -> Response:
+    info, run, params = _download(view, TABLE_TYPES)
     header = list(run["schedule"]["header"])
     rows = [
         [_amount(c) if h in AMOUNTS else c for h, c in zip(header, cells, strict=False)]
@@ -95,12 +102,7 @@ def schedule(view: View) -> Response:
 
 @page()
 def statement(view: View) -> Response:
-    params = view.request.path_params
-    info = scheme_or_404(view.app.records, params["scheme"])
-    if params["fmt"] not in FORMATS:
-        raise HTTPException(404)
-    _, run = _run(view, info.id, params["run"])
-    assert run is not None
+    info, run, params = _download(view, FORMATS)
     recorded = run["files"].get(params["code"], {}).get(params["fmt"])
     if not recorded:
         raise HTTPException(404)
