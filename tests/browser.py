@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 import uvicorn
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 from starlette.applications import Starlette
 
@@ -137,6 +137,29 @@ def wait(driver: WebDriver, seconds: float = 10) -> WebDriverWait[WebDriver]:
     )
 
 
+def next_page(driver: WebDriver, gone: WebElement) -> None:
+    """Wait until the page holding ``gone`` has been left (a form sent, a link followed) and the
+    next one has loaded whole: finding in it before then could read a page half parsed."""
+
+    def left(_: WebDriver) -> bool:
+        try:
+            gone.is_enabled()
+        except WebDriverException:  # stale, or mid-navigation: "does not belong to the document"
+            return True
+        return False
+
+    wait(driver).until(left)
+    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def follow(driver: WebDriver, element: WebElement) -> str:
+    """Click a link or button that leads to another page, wait for that page, and return its address."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    next_page(driver, page)
+    return driver.current_url
+
+
 def sign_in(driver: WebDriver, site: Site, name: str, password: str = PASSWORD) -> None:
     """Sign in through the real form, as a person does, and wait for the page it leads to (the
     form again, saying why, if the password is wrong)."""
@@ -145,7 +168,7 @@ def sign_in(driver: WebDriver, site: Site, name: str, password: str = PASSWORD) 
     form.find_element(By.ID, "name").send_keys(name)
     form.find_element(By.ID, "password").send_keys(password)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait(driver).until(expected_conditions.staleness_of(form))
+    next_page(driver, form)
 
 
 def console_problems(driver: WebDriver) -> list[str]:

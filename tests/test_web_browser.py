@@ -15,6 +15,7 @@ person it is about.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,6 +45,8 @@ from browser import (
     console_problems,
     described,
     download,
+    follow,
+    next_page,
     require_chromium,
     screenshot,
     serious,
@@ -192,8 +195,10 @@ def test_signing_in_takes_you_back_to_the_page_you_asked_for(browser: WebDriver,
     browser.get(f"{site.url}/schemes/{SCHEME}/practices/{UNDATED}")
     assert browser.current_url.startswith(f"{site.url}/login?next=")
     browser.find_element(By.ID, "name").send_keys("vic")
+    form = browser.find_element(By.TAG_NAME, "form")
     browser.find_element(By.ID, "password").send_keys(PASSWORD, Keys.ENTER)
-    wait(browser).until(expected_conditions.url_contains("/practices/"))
+    next_page(browser, form)
+    assert browser.current_url == f"{site.url}/schemes/{SCHEME}/practices/{UNDATED}"
     assert heading(browser).startswith("HUNTINGDON ROAD SURGERY")
 
 
@@ -228,22 +233,19 @@ def test_without_javascript_the_board_practice_page_and_filters_still_work(plain
     assert sorted(codes_shown(plain)) == CODES
     plain.find_element(By.ID, "q").send_keys("york street")
     assert len(rows(plain)) == len(CODES)  # nothing happens as you type: no scripts
-    plain.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-    wait(plain).until(expected_conditions.url_contains("q=york+street"))
+    assert "q=york+street" in follow(plain, plain.find_element(By.CSS_SELECTOR, "form.filters button"))
     assert codes_shown(plain) == ["D81003"]
 
     plain.get(f"{site.url}{BOARD}")
     Select(plain.find_element(By.ID, "state")).select_by_value("accepted")
     Select(plain.find_element(By.ID, "sort")).select_by_value("name")
-    plain.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-    wait(plain).until(expected_conditions.url_contains("state=accepted"))
+    assert "state=accepted" in follow(plain, plain.find_element(By.CSS_SELECTOR, "form.filters button"))
     accepted = states_shown(plain)
     assert len(accepted) == 7 and set(accepted.values()) == {"accepted"}
     names = [row.find_element(By.CSS_SELECTOR, "th a").text for row in rows(plain)]
     assert names == sorted(names, key=str.casefold)
 
-    plain.find_element(By.CSS_SELECTOR, "#board tbody th a").click()
-    wait(plain).until(expected_conditions.url_contains("/practices/"))
+    assert "/practices/" in follow(plain, plain.find_element(By.CSS_SELECTOR, "#board tbody th a"))
     documents = plain.find_element(By.CSS_SELECTOR, "#documents + table tbody").text
     assert "section7" in documents and "PDF" in documents and "DOCX" in documents
     assert "accepted" in plain.find_element(By.CSS_SELECTOR, "section.return h3").text
@@ -271,8 +273,7 @@ def test_a_practice_page_shows_its_pack_and_the_pdf_downloads_as_issued(
     downloads = profile / "downloads"
     clear(downloads)
     visit(browser, site, BOARD, "vic")
-    browser.find_element(By.PARTIAL_LINK_TEXT, "LENSFIELD").click()
-    wait(browser).until(expected_conditions.url_contains(f"/practices/{TAMPERED}"))
+    assert follow(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "LENSFIELD")).endswith(TAMPERED)
     assert heading(browser) == f"LENSFIELD MEDICAL PRACTICE {TAMPERED}"
     row = browser.find_element(By.CSS_SELECTOR, "#documents + table tbody tr")
     assert row.find_element(By.TAG_NAME, "th").text == "section7" and "first issue" in row.text
@@ -410,8 +411,8 @@ def test_an_officer_uploads_a_return_filled_by_pdftk_and_sees_it_accepted(
     word.write_bytes(fill_docx(pack, practice_entries(3, date.today())))
     visit(browser, site, "/upload", "olu")
     browser.find_element(By.ID, "files").send_keys(f"{signed}\n{word}")
-    browser.find_element(By.XPATH, "//button[normalize-space()='Upload and check']").click()
-    wait(browser).until(expected_conditions.url_matches(rf"{site.url}/upload/[^/]+$"))
+    job = follow(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Upload and check']"))
+    assert re.fullmatch(rf"{site.url}/upload/[^/]+", job)
     browser.execute_script("window.sameDocument = true")
     results = wait(browser, 30).until(
         expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, "#results tbody"))
@@ -446,7 +447,7 @@ def test_an_approver_accepts_a_flagged_return_giving_a_reason(browser: WebDriver
     assert "practice_signature_date" in section.text
     section.find_element(By.ID, f"reason-{number}").send_keys("Dated 2 Dec in the covering email; confirmed")
     section.find_element(By.CSS_SELECTOR, "button[name=decision][value=accept]").click()
-    wait(browser).until(expected_conditions.staleness_of(section))
+    next_page(browser, section)
     assert browser.current_url.split("?")[0] == f"{site.url}/review"
     notice = browser.find_element(By.CSS_SELECTOR, ".notice.ok")
     assert notice.is_displayed() and f"#{number}" in notice.text
@@ -476,7 +477,7 @@ def decide_claim(driver: WebDriver, practice: str, quarter: int, decision: str, 
     if reason:
         row.find_element(By.TAG_NAME, "textarea").send_keys(reason)
     row.find_element(By.CSS_SELECTOR, f"button[name=decision][value={decision}]").click()
-    wait(driver).until(expected_conditions.staleness_of(row))
+    next_page(driver, row)
     return driver.find_element(By.ID, "claim-done").text
 
 
@@ -522,8 +523,7 @@ def test_the_year_end_page_is_reached_from_the_board_and_its_schedule_downloads(
     downloads = profile / "downloads"
     clear(downloads)
     visit(browser, site, BOARD, "vic")
-    browser.find_element(By.LINK_TEXT, "Year end").click()
-    wait(browser).until(expected_conditions.url_contains(f"{BOARD}/year-end"))
+    assert follow(browser, browser.find_element(By.LINK_TEXT, "Year end")).endswith(f"{BOARD}/year-end")
     assert heading(browser) == "Year end: Primary Care Quality & Engagement Framework 2017/18"
     assert "net £11996.40" in browser.find_element(By.TAG_NAME, "main").text
     statements = browser.find_elements(By.CSS_SELECTOR, "main table tbody tr")
