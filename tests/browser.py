@@ -5,8 +5,11 @@ thread (``start_site`` / ``Site.stop``). ``chromium(folder)`` is a Selenium Chro
 Debian's Chromium and chromedriver (never Selenium Manager: nothing is fetched from the
 network), headless, at a laptop's 1366×900, with its own profile and download folder;
 ``javascript=False`` turns scripts off, as some locked-down NHS desktops do. ``sign_in`` fills the
-real form; ``axe`` runs the vendored axe-core on the page and returns its WCAG 2.2 AA violations,
-``described`` says each one so a failing assertion reads as a to-do list.
+real form, ``visit`` opens a page as a person (signing in only when someone else is), ``follow``
+clicks through to the next page and waits for it whole; ``axe`` runs the vendored axe-core on the
+page and returns its WCAG 2.2 AA violations, ``described`` says each one so a failing assertion
+reads as a to-do list; ``console_problems`` is what the console logged; ``screenshot`` writes the
+page as a PNG.
 """
 
 from __future__ import annotations
