@@ -33,6 +33,7 @@ bench: $(STAMP)  ## the benchmarks: national data loading, bulk rendering, inges
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/statements.py
 	$(BIN)/python bench/board.py
+	$(BIN)/python bench/upload.py
 
 screenshots: $(STAMP)  ## the README's pictures of the web app, taken in headless Chromium, into docs/screenshots/
 	AGREEMENTGEN_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_browser.py -k screenshot
