@@ -217,10 +217,12 @@ def page_ms(url: str, scheme_id: str, runs: int) -> tuple[float, float, int]:
     from agreementgen.people import People
     from agreementgen.records import Records
     from agreementgen.web import WebConfig, create_app
+    from agreementgen.web.app import freeze_loaded
 
     password = "bench password, long enough"
     People(Records.open(url)).add_user("bench", "viewer", password)
     client = TestClient(create_app(WebConfig(db_url=url, secure_cookies=False)))
+    freeze_loaded()  # as `agreementgen serve` does
     form = client.get("/login").text
     token = re.search(r'name="token" value="([^"]+)"', form)
     assert token is not None

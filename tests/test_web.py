@@ -276,3 +276,32 @@ def test_users_are_added_with_a_password_asked_at_the_terminal(tmp_path: Path) -
     assert runner.invoke(cli, ["users", "disable", "Asha Patel", "--db", db]).exit_code == 0
     session, why = People(Records.open(db)).sign_in("Asha Patel", PASSWORD, "127.0.0.1")
     assert session is None and why == "wrong"
+
+
+def test_the_serve_command_answers_on_this_computer_and_prints_no_log_lines(register: Register) -> None:
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from ports import free_port
+
+    port = free_port()
+    run = "from agreementgen.cli import run; run()"
+    command = [sys.executable, "-c", run, "serve", "--db", register.url, "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, answer = time.monotonic() + 30, None
+        while answer is None and time.monotonic() < deadline:
+            try:
+                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2)
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        assert answer is not None and answer.status == 200
+        assert "Sign in" in answer.read().decode()
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    assert f"agreementgen web app on http://127.0.0.1:{port}/" in out
+    assert "INFO" not in out + err and "Traceback" not in out + err

@@ -525,7 +525,7 @@ def test_the_year_end_page_is_reached_from_the_board_and_its_schedule_downloads(
     visit(browser, site, BOARD, "vic")
     assert follow(browser, browser.find_element(By.LINK_TEXT, "Year end")).endswith(f"{BOARD}/year-end")
     assert heading(browser) == "Year end: Primary Care Quality & Engagement Framework 2017/18"
-    assert "net £11996.40" in browser.find_element(By.TAG_NAME, "main").text
+    assert "net £11,996.40" in browser.find_element(By.TAG_NAME, "main").text
     statements = browser.find_elements(By.CSS_SELECTOR, "main table tbody tr")
     assert [r.find_element(By.CSS_SELECTOR, ".code").text for r in statements] == [TAMPERED, UNDATED]
     violations = axe(browser)

@@ -34,7 +34,7 @@ def test_the_year_end_page_shows_the_run_and_each_practices_amounts(viewer, year
     [run] = Records.open(year.url).year_end_runs(SCHEME)
     page = viewer.get(PAGE)
     assert page.status_code == 200
-    assert f"(run #{run['id']})" in page.text and "net <strong>£11996.40</strong>" in page.text
+    assert f"(run #{run['id']})" in page.text and "net <strong>£11,996.40</strong>" in page.text
     assert "Lensfield" in page.text and "D81002" in page.text
     assert f"/year-end/{run['id']}/D81001.pdf" in page.text
 

@@ -121,6 +121,7 @@ def serve(
     import uvicorn
 
     from .web import WebConfig, create_app
+    from .web.app import freeze_loaded
 
     url = db or default_url()
     local = _loopback(host) and not proxy
@@ -133,6 +134,7 @@ def serve(
         session_minutes=session_minutes,
     )
     web = create_app(config)
+    freeze_loaded()
     if not People(Records.open(url)).list_users():
         err.print("[yellow]no users yet:[/] add one with `agreementgen users add NAME --role approver`")
     out.print(f"agreementgen web app on http://{host}:{port}/ over {escape(safe_url(url))}; Ctrl+C stops it")
