@@ -278,7 +278,7 @@ def test_users_are_added_with_a_password_asked_at_the_terminal(tmp_path: Path) -
     assert session is None and why == "wrong"
 
 
-def test_the_serve_command_answers_on_this_computer_and_prints_no_log_lines(register: Register) -> None:
+def test_serve_answers_on_this_computer_and_a_second_on_its_port_is_told_plainly(register: Register) -> None:
     import subprocess
     import sys
     import time
@@ -300,6 +300,9 @@ def test_the_serve_command_answers_on_this_computer_and_prints_no_log_lines(regi
                 time.sleep(0.2)
         assert answer is not None and answer.status == 200
         assert "Sign in" in answer.read().decode()
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0 and "it is in use; choose another with --port" in second.stderr
+        assert "Traceback" not in second.stderr and "ERROR:" not in second.stderr
     finally:
         server.terminate()
         out, err = server.communicate(timeout=30)

@@ -7,8 +7,10 @@ argument where it would stay in the shell's history and the process list.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli import DbOpt, app, err, handles_errors, out
+from .errors import AgreementgenError
 from .people import ROLES, People
 from .records import Records, default_url, safe_url
 
@@ -133,6 +136,7 @@ def serve(
         secure_cookies=not local,
         session_minutes=session_minutes,
     )
+    listening = _listen(host, port)  # before anything is printed: a port in use is a plain error
     web = create_app(config)
     freeze_loaded()
     if not People(Records.open(url)).list_users():
@@ -143,13 +147,30 @@ def serve(
             "cookies are marked Secure: serve it over HTTPS (a reverse proxy), or browsers will not sign in"
         )
     logging.getLogger("agreementgen.web").addHandler(logging.StreamHandler())
-    uvicorn.run(
-        web,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=bool(proxy),
-        forwarded_allow_ips=",".join(proxy) or None,
-        server_header=False,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            web,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=bool(proxy),
+            forwarded_allow_ips=",".join(proxy) or None,
+            server_header=False,
+        )
     )
+    server.run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that an address in use, or one this computer does not
+    have, is said in a sentence rather than in uvicorn's log."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listening = socket.socket(family, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(2048)
+    except OSError as exc:
+        why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        message = f"cannot listen on {host}:{port}: {why}; choose another with --port or --host"
+        raise AgreementgenError(message, field="--port") from exc
+    return listening
