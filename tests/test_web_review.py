@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import re
 import time
-import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from agreementgen.ingest import SIGNATORY_NAME, ingest
 from agreementgen.people import People
 from agreementgen.records import Records
 from agreementgen.simulate import fill_docx, fill_pdf, practice_entries
+from test_wording import replace_in_docx
 from webapp import Register, build_register, copy_register, csrf_of, make_app, signed_in
 
 SCHEME = "cpccg-qef-2017-18"
@@ -128,20 +127,6 @@ def test_a_decision_without_its_csrf_token_is_refused(app, register) -> None:
     refused = decide(client, 1, "accept", REASON, csrf="")
     assert refused.status_code == 403 and "did not come from this app" in refused.text
     assert Records.open(register.url).reviews_of(1) == []
-
-
-def replace_in_docx(docx: bytes, old: str, new: str) -> bytes:
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(docx)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "word/document.xml":
-                data = data.replace(old.encode(), new.encode(), 1)
-            target.writestr(item, data)
-    return out.getvalue()
 
 
 def test_a_word_return_uploaded_with_a_changed_clause_shows_the_change_in_the_queue(app, built) -> None:
