@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from ports import free_port
+from ports import free_port, localhost_certificate
 
 USER = "contracts@icb.example"
 PASSWORD = "correct horse £7"  # not ASCII: the login must go as UTF-8 (AUTHENTICATE PLAIN)
@@ -72,7 +72,7 @@ class MailServer:
         ssl_settings = "ssl = no\n"
         if tls:
             self.cert, key = self.root / "cert.pem", self.root / "key.pem"
-            _self_signed(self.cert, key)
+            localhost_certificate(self.cert, key)
             ssl_settings = f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{key}\n"
         capabilities = (
             ""
@@ -199,38 +199,3 @@ service imap-login {{
                     self.process.wait(timeout=10)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _self_signed(cert: Path, key: Path) -> None:
-    """A certificate for localhost and 127.0.0.1, made with the cryptography package."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    private = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(private, hashes.SHA256())
-    )
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    key.chmod(0o644)  # Dovecot's config reader, as root or not, reads it before dropping privileges

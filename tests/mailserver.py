@@ -7,8 +7,6 @@ self-signed certificate for ``localhost`` made here, and with ``login`` it requi
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from ports import free_port
+from ports import free_port, localhost_certificate
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,8 @@ def start(
     box = MailServer(port=free_port())
     options: dict[str, Any] = {}
     if tls or implicit_tls:
-        box.certificate, key = _self_signed(folder)
+        box.certificate, key = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+        localhost_certificate(box.certificate, key)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(box.certificate), str(key))
         if implicit_tls:  # aiosmtpd sees TLS only when it did STARTTLS itself: let it offer AUTH here too
@@ -97,32 +96,3 @@ def start(
                                 server_hostname="mail.example.nhs.uk", **options)  # fmt: skip
     box.controller.start()
     return box
-
-
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    pem, pkcs8 = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8
-    key_path.write_bytes(key.private_bytes(pem, pkcs8, serialization.NoEncryption()))
-    return cert_path, key_path
