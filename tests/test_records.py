@@ -217,3 +217,7 @@ def test_the_schemes_on_record_are_named_without_their_specs(db_url: str):
         SchemeInfo("cpccg-qef-2017-18", "1", "cpccg-qef-2017-18", "per_capita", "section7", None),
         SchemeInfo("old-qef", "3", "old-qef", "per_capita", "section7", None),  # issued, no rules kept
     ]
+    # one scheme's page asks for that one alone
+    assert records.schemes("old-qef") == records.schemes()[2:]
+    assert records.schemes("cpccg-les-2017-18") == records.schemes()[:1]
+    assert records.schemes("no-such-scheme") == []

@@ -1279,9 +1279,9 @@ class Records:
         deadline = date.fromisoformat(row.sign_up_deadline) if row.sign_up_deadline else None
         return deadline, json.loads(row.rules_json)
 
-    def schemes(self) -> list[SchemeInfo]:
+    def schemes(self, scheme_id: str | None = None) -> list[SchemeInfo]:
         """Every scheme with rules on record (``generate`` keeps them), any document issued or a
-        ``statements`` run, by id.
+        ``statements`` run, by id; with ``scheme_id``, only that one (if it is any of those).
 
         A scheme issued by a release that kept no title is shown by its id; its model and default
         kind are read from the kinds of document issued under it, and its version is that of the
@@ -1293,13 +1293,18 @@ class Records:
         kinds = select(
             issued.c.scheme_id, issued.c.scheme_version, issued.c.kind, func.max(issued.c.last_issued_at)
         ).group_by(issued.c.scheme_id, issued.c.scheme_version, issued.c.kind)
+        ended_ids = select(year_end_runs.c.scheme_id).distinct()
+        if scheme_id is not None:  # one scheme's page: not a scan of every scheme's documents
+            rules = rules.where(scheme_rules.c.scheme_id == scheme_id)
+            kinds = kinds.where(issued.c.scheme_id == scheme_id)
+            ended_ids = ended_ids.where(year_end_runs.c.scheme_id == scheme_id)
         with self._begin(reads_only=True) as conn:
             kept = {r.scheme_id: r for r in conn.execute(rules)}
             issued_kinds: dict[str, list[Any]] = {}
             for r in conn.execute(kinds):
                 issued_kinds.setdefault(r.scheme_id, []).append(r)
             # statements run for a scheme this register never issued (its sign-ups kept elsewhere)
-            ended = set(conn.execute(select(year_end_runs.c.scheme_id).distinct()).scalars())
+            ended = set(conn.execute(ended_ids).scalars())
         found = []
         for scheme_id in sorted(kept.keys() | issued_kinds.keys() | ended):
             rows = issued_kinds.get(scheme_id, [])

@@ -45,9 +45,8 @@ _WORDING = re.compile(r"^wording changed: (?P<clause>.*?): '(?P<issued>.*)' → 
 
 
 def scheme_or_404(records: Records, scheme_id: str) -> SchemeInfo:
-    for info in records.schemes():
-        if info.id == scheme_id:
-            return info
+    for info in records.schemes(scheme_id):
+        return info
     raise HTTPException(404)
 
 
@@ -232,7 +231,8 @@ def download(view: View) -> Response:
     if fmt not in FORMATS:
         raise HTTPException(404)
     found = _issued_file(view.app.records, params["doc_id"], revision, fmt)
-    packs = [i.packs_dir for i in view.app.records.schemes() if params["doc_id"].startswith(f"{i.id}:")]
+    scheme_id = params["doc_id"].split(":", 1)[0]  # a document id begins with its scheme's
+    packs = [i.packs_dir for i in view.app.records.schemes(scheme_id)]
     path = servable(served_folders(view, *packs), found.path, found.sha256)
     view.app.people.record_action(
         view.session.user.name, "downloaded", params["doc_id"], f"revision {revision} {fmt}"
