@@ -57,7 +57,7 @@ def test_an_officer_reads_the_queue_but_an_approver_decides(app) -> None:
     section = re.search(r'<section id="return-1".*?</section>', page.text, re.S)
     assert section, "the flagged return has its own section"
     assert "unnamed.pdf" in section.group(0) and DOC in section.group(0)
-    assert f'href="/schemes/{SCHEME}/practices/D81001"' in section.group(0)
+    assert f'href="/schemes/{SCHEME}/practices/D81001">LENSFIELD MEDICAL PRACTICE</a>' in section.group(0)
     assert "signatory" in section.group(0).lower()
     assert "An approver decides each of these returns" in page.text
     assert "<textarea" not in page.text and 'action="/review/1"' not in page.text

@@ -1170,8 +1170,14 @@ class Records:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def flagged_returns(self) -> list[dict[str, Any]]:
-        """Every return waiting for a person's decision (flagged), oldest first, decoded as ``returns_of``."""
-        query = select(returns).where(returns.c.status == "flagged").order_by(returns.c.id)
+        """Every return waiting for a person's decision (flagged), oldest first, decoded as ``returns_of``,
+        with ``practice_name`` as issued ("" for a return of no issued document)."""
+        query = (
+            select(returns, func.coalesce(issued.c.practice_name, "").label("practice_name"))
+            .outerjoin(issued, issued.c.doc_id == returns.c.doc_id)
+            .where(returns.c.status == "flagged")
+            .order_by(returns.c.id)
+        )
         with self._begin() as conn:
             return [_decoded_return(dict(r)) for r in conn.execute(query).mappings()]
 
@@ -1181,12 +1187,7 @@ class Records:
         if scheme_id:
             query = query.where(returns.c.scheme_id == scheme_id)
         with self._begin() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        for row in rows:
-            row["reasons"] = json.loads(row.pop("reasons_json"))
-            row["fields"] = json.loads(row.pop("fields_json"))
-            row["signature"] = json.loads(row.pop("signature_json"))
-        return rows
+            return [_decoded_return(dict(r)) for r in conn.execute(query).mappings()]
 
     def record_mail_in(self, messages: list[MailIn]) -> list[bool]:
         """Keep the mail messages taken in, each once (by Message-ID): for each, whether it is new.

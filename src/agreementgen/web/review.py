@@ -22,15 +22,9 @@ DONE = {"accept": "accepted", "reject": "rejected"}
 
 def _queue(records: Records) -> list[dict[str, Any]]:
     """The flagged returns, oldest first, each with its practice's name and its wording changes."""
-    names: dict[str, str] = {}
     rows = records.flagged_returns()
     for row in rows:
         row["plain_reasons"], row["changes"] = _changes(row["reasons"])
-        doc_id = row["doc_id"] or ""
-        if doc_id and doc_id not in names:
-            issued = records.issued_document(doc_id)
-            names[doc_id] = issued.practice_name if issued else ""
-        row["practice_name"] = names.get(doc_id, "")
     return rows
 
 
