@@ -45,7 +45,7 @@ def _page(
     params = view.request.query_params
     state = params.get("state", "")
     quarter = params.get("quarter", "")
-    claims = records.claims_for(info.id)
+    claims = every = records.claims_for(info.id)
     counts = {s: sum(1 for c in claims if c["state"] == s) for s in CLAIM_STATES}
     if state in CLAIM_STATES:
         claims = [c for c in claims if c["state"] == state]
@@ -56,7 +56,7 @@ def _page(
     notice = ""
     done = params.get("done", "")
     if done.isdigit() and not error:  # said from the record, not from the address
-        for claim in records.claims_for(info.id):
+        for claim in every:
             if claim["return_id"] == int(done):
                 who = claim["approved_by"] or claim["refused_by"] or claim["verified_by"]
                 which = f"{claim['practice_name']} ({claim['practice_code']}) Q{claim['quarter']}"
