@@ -36,6 +36,7 @@ from reportlab.platypus import Flowable, Paragraph
 from reportlab.platypus.paraparser import ParaFrag
 
 from .fonts import codes, memo
+from .tags import LEAVES, tagger_of
 from .word import Border, ParaProps, TabStop
 
 __all__ = [
@@ -141,6 +142,14 @@ def line_break(font: str, size: float, text_colour: Color) -> ParaFrag:
     return f
 
 
+@dataclass(frozen=True)
+class Picture:
+    """A picture in a line of text, with its alt text (the Word picture's description)."""
+
+    reader: Any  # reportlab's ImageReader
+    alt: str
+
+
 class _Definition:
     """What reportlab's ``<img>`` makes (``cbDefn``): a box of a size, drawn by ``canvas.drawImage``."""
 
@@ -228,7 +237,25 @@ class WordParagraph(Paragraph):  # type: ignore[misc]
 
 def draw_at(flowable: Flowable, canv: Any, x: float, y: float) -> None:
     """Draw a wrapped flowable with its lower-left corner at (x, y) — by replaying its drawing when
-    that is known, writing exactly what ``drawOn`` and the drawing itself would have written."""
+    that is known, writing exactly what ``drawOn`` and the drawing itself would have written — inside
+    its structure element (a paragraph's one run of marked content, a table's rows and cells)."""
+    tagger = tagger_of(canv)
+    role = getattr(flowable, "role", None)
+    if role is None or not tagger.on:
+        _draw_at(flowable, canv, x, y)
+        return
+    key = getattr(flowable, "tag_key", None)
+    if role in LEAVES:
+        tagger.leaf(role, key, labelled=bool(getattr(flowable, "bulletText", None)))
+        _draw_at(flowable, canv, x, y)
+        tagger.end_leaf(role)
+    else:
+        tagger.open(role, key=key)
+        _draw_at(flowable, canv, x, y)
+        tagger.close()
+
+
+def _draw_at(flowable: Flowable, canv: Any, x: float, y: float) -> None:
     spec = flowable.replay_spec() if hasattr(flowable, "replay_spec") else None
     if spec is None or not _replayed(canv, x, y, *spec):
         flowable.drawOn(canv, x, y)
@@ -249,23 +276,54 @@ def draw_block_at(
         canv.restoreState()
 
 
+def _state(canv: Any, key: Any, faces: Sequence[str], special: str) -> tuple[Any, ...] | None:
+    """What a remembered drawing is known by: ``key``, the text state, the document's fonts and
+    whether it is tagged (None when the document's fonts cannot say)."""
+    fonts_now = codes(canv._doc, faces, special)
+    if fonts_now is None:
+        return None
+    return (key, _text_state(canv), fonts_now, tagger_of(canv).state)
+
+
 def _replayed(canv: Any, x: float, y: float, key: Any, faces: Sequence[str], special: str) -> bool:
     """Write the remembered drawing of ``key`` at (x, y), if there is one for the document's fonts."""
-    fonts_now = codes(canv._doc, faces, special)
-    known = _DRAWN.items.get((key, _text_state(canv), fonts_now)) if fonts_now is not None else None
+    full = _state(canv, key, faces, special)
+    known = _DRAWN.items.get(full) if full is not None else None
     if known is None:
         return False
-    code, fields = known
     out = canv._code
     out.append("q")  # as canvas.saveState(); canvas.translate(x, y) …
     out.append(f"1 0 0 1 {fp_str(x, y)} cm")
-    out.extend(code)
+    _play(canv, known, canv.absolutePosition(x, y))
     out.append("Q")  # … canvas.restoreState()
-    if fields:
-        ox, oy = canv.absolutePosition(x, y)
-        for field_spec, (x0, y0, x1, y1) in fields:
-            canv.place_field(field_spec, (x0 + ox, y0 + oy, x1 + ox, y1 + oy))
     return True
+
+
+def _play(canv: Any, known: tuple[tuple[str, ...], tuple[Any, ...]], origin: tuple[float, float]) -> None:
+    """Write a remembered drawing: its code, with its fields and structure made again here."""
+    code, events = known
+    out = canv._code
+    if not events:
+        out.extend(code)
+        return
+    tagger = tagger_of(canv)
+    ox, oy = origin
+    at = 0
+    for offset, op, args in events:
+        if offset > at:
+            out.extend(code[at:offset])
+            at = offset
+        if op == "field":
+            spec, (x0, y0, x1, y1) = args
+            canv.place_field(spec, (x0 + ox, y0 + oy, x1 + ox, y1 + oy))
+        elif op == "mark":
+            tagger.mark()  # a fresh marked-content id on this page, in place of the remembered one
+            at += 1
+        elif op == "open":
+            tagger.open(*args)
+        elif op == "close":
+            tagger.close()
+    out.extend(code[at:])
 
 
 def replay(flowable: Flowable, key: Any, faces: Sequence[str], special: str, draw: Any) -> None:
@@ -278,36 +336,34 @@ def replay_on(canv: Any, key: Any, faces: Sequence[str], special: str, draw: Any
 
     ``key`` must name everything the drawing depends on besides the canvas: the document's
     fonts (their internal names and the codes of ``special``, its non-ASCII characters, in
-    ``faces``) and the canvas's text state are added here. Form fields it made are remembered
-    relative to the origin and made again where it is now; anything else that is not page
+    ``faces``), the canvas's text state and whether it is tagged are added here. Form
+    fields it made and structure elements it opened are remembered with their place in
+    its code and made again where it is replayed; anything else that is not page
     content (a link, a picture, a form XObject) makes the drawing one that is not remembered.
     """
-    fonts_now = codes(canv._doc, faces, special)
-    if fonts_now is None:
+    full = _state(canv, key, faces, special)
+    if full is None:
         draw()
         return
-    full = (key, _text_state(canv), fonts_now)
     origin = canv.absolutePosition(0, 0)
     known = _DRAWN.items.get(full)
     if known is not None:
-        code, fields = known
-        canv._code.extend(code)
-        for spec, (x0, y0, x1, y1) in fields:
-            canv.place_field(spec, (x0 + origin[0], y0 + origin[1], x1 + origin[0], y1 + origin[1]))
+        _play(canv, known, origin)
         return
     start, annotations, forms = len(canv._code), len(canv._annotationrefs), len(canv._formsinuse)
     images = canv.__dict__.get("_agreementgen_images", 0)
-    recorded: list[tuple[FieldSpec, tuple[float, float, float, float]]] = []
+    events: list[tuple[int, str, tuple[Any, ...]]] = []
     stack = canv.__dict__.setdefault("_agreementgen_recording", [])
-    stack.append((origin, recorded))
+    stack.append((origin, start, events))
     try:
         draw()
     finally:
         stack.pop()
-    only_fields = len(canv._annotationrefs) - annotations == len(recorded)
+    fields = sum(1 for _, op, _ in events if op == "field")
+    only_fields = len(canv._annotationrefs) - annotations == fields
     no_resources = len(canv._formsinuse) == forms and canv.__dict__.get("_agreementgen_images", 0) == images
     if only_fields and no_resources:
-        _DRAWN.get(full, lambda: (tuple(canv._code[start:]), tuple(recorded)))
+        _DRAWN.get(full, lambda: (tuple(canv._code[start:]), tuple(events)))
 
 
 def _text_state(canv: Any) -> tuple[Any, ...]:
@@ -612,6 +668,16 @@ class BorderBox(Flowable):  # type: ignore[misc]
         left_border, right_border = word.border("left"), word.border("right")
         x0 = word.left - (_border_room(left_border) if left_border else 0.0)
         x1 = self.width - word.right + (_border_room(right_border) if right_border else 0.0)
+        with tagger_of(canv).artifact():  # the box's shading and borders are not content
+            self._draw_box(x0, x1)
+        y = self.height - self.pad_top
+        for child, (_, h), gap in zip(self.children, self.sizes, self._gaps(), strict=True):
+            y -= gap + h
+            draw_at(child, canv, 0, y)
+
+    def _draw_box(self, x0: float, x1: float) -> None:
+        canv = self.canv
+        word = self.word
         if word.shading:
             canv.saveState()
             canv.setFillColor(colour(word.shading))
@@ -633,10 +699,6 @@ class BorderBox(Flowable):  # type: ignore[misc]
             if border is not None and border.style != "none":
                 offset = border.width / 2 if side == "left" else -border.width / 2
                 _line(canv, border, x + offset, 0, None, self.height)
-        y = self.height - self.pad_top
-        for child, (_, h), gap in zip(self.children, self.sizes, self._gaps(), strict=True):
-            y -= gap + h
-            draw_at(child, canv, 0, y)
 
 
 def _border_room(border: Border | None) -> float:

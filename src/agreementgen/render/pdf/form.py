@@ -280,16 +280,22 @@ class Form(pdfdoc.PDFObject):  # type: ignore[misc]
         """Put a widget of ``owner`` on the current page (``appearance``: its ``/AP`` dictionary)."""
         doc = self.canv._doc
         x0, y0, x1, y1 = rect
+        tagger = getattr(self.canv, "tagger", None)  # a tagged document: the widget is a Form element
+        key = tagger.widget_key() if tagger is not None else None
         body = Raw(
             f" /Rect [{num(x0)} {num(y0)} {num(x1)} {num(y1)}] /F {flags} /P ".encode(),
             doc.thisPageRef(),
             b" /AP ",
             appearance,
             extra,
+            b"" if key is None else b" /StructParent %d" % key,
         )
         widget = _Widget(owner, body)
         self.canv._addAnnotation(widget)  # registers it (as an annotation of this page) first
-        owner.widgets.append(doc.Reference(widget))
+        reference = doc.Reference(widget)
+        owner.widgets.append(reference)
+        if tagger is not None and key is not None:
+            tagger.widget(key, reference)
         if len(owner.widgets) == 2:  # from now on a field with kids: decided before anything is written
             owner.reference = doc.Reference(_Parent(owner, owner.widgets))
 

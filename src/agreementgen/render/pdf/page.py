@@ -53,6 +53,7 @@ from .flowables import (
     FieldBox,
     FieldSpec,
     Frozen,
+    Picture,
     TabLine,
     WordParagraph,
     colour,
@@ -61,6 +62,7 @@ from .flowables import (
 from .form import Look, form_of, num
 from .story import Analysis, Builder, Story, analysis_of
 from .tables import GridTable
+from .tags import Tagger, tagger_of
 from .word import Section, WordPackage
 
 __all__ = ["DOC_ID_FIELD", "DocumentInfo", "write_pdf"]
@@ -197,6 +199,7 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
             info.extra = (("AgreementgenDocumentId", self.info.doc_id), *self.info.custom)
             self._doc.info = info
         self.pages: list[_PageRecord] = []
+        self.tagger = Tagger(self, enabled=self.writer.tagged)
 
     # Fields: reportlab draws an inline box as a picture, and a link as a link.
     def drawImage(
@@ -208,7 +211,19 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
             self.place_field(image.spec, self._rect(x, y, x + width, y + height))
             return None
         self._agreementgen_images = getattr(self, "_agreementgen_images", 0) + 1  # not replayable
+        if isinstance(image, Picture):
+            with self.tagger.figure(image.alt):
+                return super().drawImage(image.reader, x, y, width, height, *args, **kwargs)
         return super().drawImage(image, x, y, width, height, *args, **kwargs)
+
+    def showPage(self) -> None:
+        super().showPage()
+        tagger = self.tagger
+        if tagger.enabled:  # the page's marked content in the parent tree; tab order = structure order
+            page = self._doc.Pages.pages[-1]
+            page.__NoDefault__ = [*page.__NoDefault__, "StructParents", "Tabs"]
+            page.StructParents = tagger.page_keys[len(self._doc.Pages.pages) - 1]
+            page.Tabs = pdfdoc.PDFName("S")
 
     def linkURL(self, url: str, rect: Any, relative: int = 0, *args: Any, **kwargs: Any) -> None:
         if url.startswith(OVERLAY_PREFIX):
@@ -219,10 +234,10 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
 
     def place_field(self, spec: FieldSpec, rect: tuple[float, float, float, float]) -> None:
         """Make a field's widget at ``rect`` (page space), and tell every drawing being remembered."""
+        x0, y0, x1, y1 = rect
+        for (ox, oy), start, events in getattr(self, "_agreementgen_recording", ()):
+            events.append((len(self._code) - start, "field", (spec, (x0 - ox, y0 - oy, x1 - ox, y1 - oy))))
         self._field(spec, rect)
-        for (ox, oy), recorded in getattr(self, "_agreementgen_recording", ()):
-            x0, y0, x1, y1 = rect
-            recorded.append((spec, (x0 - ox, y0 - oy, x1 - ox, y1 - oy)))
 
     def _rect(self, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
         ax0, ay0 = self.absolutePosition(x0, y0)
@@ -258,6 +273,7 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
     def save(self) -> None:
         with _fast_encoding():
             total = len(self.pages)
+            self.tagger.quiet += 1  # headers, footers and the QR code are artifacts where they are used
             for index, record in enumerate(self.pages, start=1):
                 self.beginForm(f"agPage{index}")
                 self.writer.draw_page_furniture(self, record, total)
@@ -266,6 +282,9 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
                 self.beginForm(_QR_FORM, upperx=QR_SIZE, uppery=QR_SIZE)
                 _draw_qr(self, self.info.doc_id, QR_SIZE)
                 self.endForm()
+            self.tagger.quiet -= 1
+            title = self.info.title if self.info is not None else ""
+            self.tagger.finish(self._doc, title, self.writer.analysis.styles.lang)
             _save_without_a85(super().save)
 
 
@@ -445,6 +464,13 @@ class _Layout:
             flowable.canv = canv
             parts = flowable.split(width, room) if room > 0 else []
             if len(parts) > 1:
+                # The parts are one element of the structure: a paragraph or table across pages.
+                key = getattr(flowable, "tag_key", None) or object()
+                role = getattr(flowable, "role", None)
+                for part in parts:
+                    part.tag_key = key
+                    if role is not None and getattr(part, "role", None) != role:
+                        part.role = role  # a paragraph's parts are plain paragraphs
                 first, *rest = parts
                 queue.extend(reversed(rest))
                 self.place(first, queue)
@@ -467,12 +493,13 @@ class _Writer:
     """One document being written: its story, and what each page needs when it is drawn."""
 
     def __init__(self, package: WordPackage, analysis: Analysis, story: Story, info: DocumentInfo | None,
-                 locked: frozenset[str]) -> None:  # fmt: skip
+                 locked: frozenset[str], tagged: bool = True) -> None:  # fmt: skip
         self.package = package
         self.analysis = analysis
         self.story = story
         self.info = info
         self.locked = locked
+        self.tagged = tagged
         self.section_pages: dict[int, int] = {}
         self.parts: dict[Any, list[Flowable]] = {}
         self.heights: dict[str, float] = {}  # a header's or footer's height, laid out once a document
@@ -485,8 +512,10 @@ class _Writer:
         previous = canv.pages[-1].number if canv.pages else 0
         number = section.page_start if count == 0 and section.page_start is not None else previous + 1
         canv.pages.append(_PageRecord(number, section_index, count == 0))
+        canv.tagger.new_page()
         canv.saveState()
-        canv.doForm(f"agPage{page}")
+        with canv.tagger.artifact("Pagination"):
+            canv.doForm(f"agPage{page}")
         if self.info is not None:
             if page == 1:  # the hidden, read-only identity field (returns are matched by it)
                 form_of(canv).text(
@@ -499,7 +528,8 @@ class _Writer:
                     tooltip="Document id",
                 )
             canv.translate(section.width - QR_SIZE - QR_EDGE, QR_EDGE)
-            canv.doForm(_QR_FORM)
+            with canv.tagger.artifact():
+                canv.doForm(_QR_FORM)
         canv.restoreState()
 
     def _part(self, name: str, page: int, total: int) -> list[Flowable]:
@@ -631,21 +661,27 @@ def _with_numbers(paragraph: WordParagraph, values: dict[str, str]) -> WordParag
 
 
 def write_pdf(
-    package: WordPackage, info: DocumentInfo | None = None, *, locked: frozenset[str] = frozenset()
+    package: WordPackage,
+    info: DocumentInfo | None = None,
+    *,
+    locked: frozenset[str] = frozenset(),
+    tagged: bool = True,
 ) -> bytes:
     """The PDF of a rendered Word document: its text, tables and fields, laid out as Word lays them out.
 
     ``info`` gives the document its identity (metadata, the hidden ``doc_id`` field, the QR
     code); ``locked`` names fields that are read-only whatever the template says (the
-    issued terms). The same arguments give the same bytes. Raises :class:`RenderError`
+    issued terms). The PDF is tagged (its structure, reading order and fields labelled for
+    assistive technology) unless ``tagged`` is false, which only the benchmark asks for.
+    The same arguments give the same bytes. Raises :class:`RenderError`
     for a document the writer cannot render, naming what and where.
     """
     try:
-        with _render_lock, _word_baselines():
+        with _render_lock, _reportlab_settings():
             fonts.next_document()
             analysis = analysis_of(package)
             story = Builder(package, analysis, locked=locked).document()
-            writer = _Writer(package, analysis, story, info, locked)
+            writer = _Writer(package, analysis, story, info, locked, tagged)
             buffer = io.BytesIO()
             canvas_class = type("_Canvas", (_DocumentCanvas,), {"info": info, "writer": writer})
             first = story.sections[0][0]
@@ -666,16 +702,27 @@ def write_pdf(
 
 
 @contextlib.contextmanager
-def _word_baselines() -> Iterator[None]:
+def _reportlab_settings() -> Iterator[None]:
     """Lines sit on their ascent, as in Word: a paragraph's first baseline is its first line's ascent
     below its top (reportlab's default, the font size, would push a field box taller than the text
-    above the paragraph). reportlab reads the setting as a module global; it is put back after."""
+    above the paragraph). And a list item's label is tagged apart from its body. reportlab reads
+    both as module globals; they are put back after."""
     previous = reportlab_paragraph.paraFontSizeHeightOffset
     reportlab_paragraph.paraFontSizeHeightOffset = 0
+    draw_bullet = reportlab_paragraph._drawBullet
+
+    def draw_label(canvas: Any, *args: Any, **kwargs: Any) -> Any:
+        # A list item's number or bullet is its Lbl; what reportlab draws next is its LBody.
+        offset = draw_bullet(canvas, *args, **kwargs)
+        tagger_of(canvas).label_drawn()
+        return offset
+
+    reportlab_paragraph._drawBullet = draw_label
     try:
         yield
     finally:
         reportlab_paragraph.paraFontSizeHeightOffset = previous
+        reportlab_paragraph._drawBullet = draw_bullet
 
 
 def _who(info: DocumentInfo | None) -> str:

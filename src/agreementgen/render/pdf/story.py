@@ -54,6 +54,7 @@ from .flowables import (
     FieldBox,
     FieldSpec,
     Frozen,
+    Picture,
     Prototype,
     Segment,
     TabLine,
@@ -877,7 +878,10 @@ class Builder:
         image = _IMAGES.get(digest, lambda: ImageReader(io.BytesIO(data)))
         width = float(extent.get("cx") or 0) / _EMU
         height = float(extent.get("cy") or 0) / _EMU
-        out.append(_Item("image", props=props, image=image, width=width, height=height))
+        described = inline.find(f"{{{WP}}}docPr")
+        alt = (described.get("descr") or described.get("title") or "") if described is not None else ""
+        alt = " ".join(alt.split())
+        out.append(_Item("image", props=props, image=Picture(image, alt), width=width, height=height))
 
     # -- content controls ---------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ Borders are drawn as one path per kind of line, which keeps big tables cheap.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from reportlab.platypus import Flowable
 from .flowables import CellStack, colour, draw_block_at
 from .fonts import memo
 from .form import num
+from .tags import tagger_of
 from .word import TRACKED_CHANGE, Border, Props, _border, iter_children, twips, w
 
 if TYPE_CHECKING:
@@ -83,7 +85,11 @@ class _Height:
 class GridTable(Flowable):  # type: ignore[misc]
     """A Word table laid out on its grid; see the module docstring."""
 
-    role = "Table"
+    @property
+    def role(self) -> str:
+        """A table with header rows is a data table (Table, TR, TH, TD); one without is laid out
+        with a table, its cells read in order as sections of the page (Div)."""
+        return "Table" if self.header_rows else "Div"
 
     def __init__(
         self,
@@ -112,6 +118,7 @@ class GridTable(Flowable):  # type: ignore[misc]
         # Per row: (key, faces, non-ASCII characters) of a row the same in every document, else None
         self.row_keys = list(row_keys) or [None] * nrows
         self.row_heights: list[float] = []
+        self.repeated = 0  # how many of the first rows repeat the header rows of an earlier page
         self.avail = 0.0
         self.width = 0.0
         self.height = 0.0
@@ -220,6 +227,8 @@ class GridTable(Flowable):  # type: ignore[misc]
             row_keys=[self.row_keys[r] for r in keep],
         )
         part.keepWithNext = self.keepWithNext if end == self.nrows else 0
+        # Header rows repeated on a later page are drawn as artifacts: a reader hears them once.
+        part.repeated = self.header_rows if repeat_header else (self.repeated if start == 0 else 0)
         return part
 
     # -- drawing ---------------------------------------------------------------------------
@@ -241,19 +250,26 @@ class GridTable(Flowable):  # type: ignore[misc]
         for cell in self.cells:
             by_row[cell.row].append(cell)
         widths = tuple(self.widths)
+        tagger = tagger_of(canv)
         for r, cells in enumerate(by_row):
             key = self.row_keys[r]
             bottom = tops[r + 1]
-            if key is not None:  # a row the same in every document: drawn once, then replayed
-                row_key, faces, special = key
-                block = ("row", row_key, widths, self.row_heights[r], round(x0, 3))
-                draw_block_at(
-                    canv, 0.0, bottom, block, faces, special,
-                    lambda cells=cells, bottom=bottom: self._draw_cells(cells, tops, lefts, bottom),
-                )  # fmt: skip
-            else:
-                self._draw_cells(cells, tops, lefts, 0.0)
-        self._draw_borders(tops, lefts)
+            with tagger.artifact("Pagination") if r < self.repeated else contextlib.nullcontext():
+                if self.header_rows:
+                    tagger.open("TR")
+                if key is not None:  # a row the same in every document: drawn once, then replayed
+                    row_key, faces, special = key
+                    block = ("row", row_key, widths, self.row_heights[r], round(x0, 3))
+                    draw_block_at(
+                        canv, 0.0, bottom, block, faces, special,
+                        lambda cells=cells, bottom=bottom: self._draw_cells(cells, tops, lefts, bottom),
+                    )  # fmt: skip
+                else:
+                    self._draw_cells(cells, tops, lefts, 0.0)
+                if self.header_rows:
+                    tagger.close()
+        with tagger.artifact():
+            self._draw_borders(tops, lefts)
 
     def _draw_cells(self, cells: list[Cell], tops: list[float], lefts: list[float], dy: float) -> None:
         """Cells' shading, then their content (``dy``: how far the canvas origin has been moved up)."""
@@ -266,9 +282,15 @@ class GridTable(Flowable):  # type: ignore[misc]
                 fills.append(
                     f"{colour_ops(cell.fill)} rg {num(x0)} {num(y0)} {num(x1 - x0)} {num(y1 - y0)} re f"
                 )
+        tagger = tagger_of(canv)
         if fills:
-            canv._code.append("q " + " ".join(fills) + " Q")
+            with tagger.artifact():
+                canv._code.append("q " + " ".join(fills) + " Q")
         for cell in cells:
+            header = cell.row < self.header_rows
+            data = self.header_rows > 0
+            if data:
+                tagger.open("TH" if header else "TD", scope="Column" if header else "")
             top, _, bottom, left = cell.padding
             room = tops[cell.row] - tops[cell.row + cell.rows] - top - bottom
             content = cell.content
@@ -276,6 +298,8 @@ class GridTable(Flowable):  # type: ignore[misc]
             offset = spare / 2 if cell.valign == "MIDDLE" else spare if cell.valign == "BOTTOM" else 0.0
             y = tops[cell.row] - top - content.height - offset - dy
             content.draw_from(canv, lefts[cell.col] + left, y)
+            if data:
+                tagger.close()
 
     def _draw_borders(self, tops: list[float], lefts: list[float]) -> None:
         """The table's borders: worked out once per process for each shape of table, then written."""

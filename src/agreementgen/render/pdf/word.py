@@ -520,6 +520,7 @@ class Styles:
         self.default_table = ""
         self.doc_rpr: Props = {}
         self.doc_ppr: Props = {}
+        self.lang = "en-GB"  # the document's language (docDefaults' w:lang), for the PDF's /Lang
         name = package.related("styles")
         if name is not None and name in package.parts:
             self._read(package.xml(name))
@@ -532,6 +533,9 @@ class Styles:
         if defaults is not None:
             self.doc_rpr = run_props_of(defaults.find(f"{w('rPrDefault')}/{w('rPr')}"), self.theme)
             self.doc_ppr = para_props_of(defaults.find(f"{w('pPrDefault')}/{w('pPr')}"))
+            lang = defaults.find(f"{w('rPrDefault')}/{w('rPr')}/{w('lang')}")
+            if lang is not None and lang.get(_VAL):
+                self.lang = lang.get(_VAL) or self.lang
         for style in root.iter(w("style")):
             sid = style.get(w("styleId")) or ""
             kind = style.get(w("type")) or "paragraph"
