@@ -3,7 +3,10 @@
 import dataclasses
 import json
 
+import pytest
+
 from agreementgen.context import (
+    display_name,
     document_id,
     documented_paths,
     example_practice,
@@ -108,3 +111,18 @@ def test_the_readme_lists_every_documented_variable_of_every_kind():
     for kind in KINDS.values():
         for spec, meaning in kind.variables.items():
             assert f"| `{spec}` | {meaning} |" in readme, (kind.name, spec)
+
+
+@pytest.mark.parametrize(
+    ("ods_name", "shown"),
+    [
+        ("LENSFIELD MEDICAL PRACTICE", "Lensfield Medical Practice"),
+        ("ST. JOHN'S SURGERY", "St. John's Surgery"),
+        ("O'BRIEN & PARTNERS", "O'Brien & Partners"),
+        ("THE NHS GP PRACTICE AT THE MILL", "The NHS GP Practice at the Mill"),
+        ("DR SMITH AND PARTNERS LTD", "Dr Smith and Partners Ltd"),
+        ("Café Surgery (Ŵyn)", "Café Surgery (Ŵyn)"),  # not all capitals: kept as the data has it
+    ],
+)
+def test_a_practice_name_in_capitals_is_displayed_as_a_person_writes_it(ods_name, shown):
+    assert display_name(ods_name) == shown

@@ -20,6 +20,8 @@ Two things here are contracts with the returns machinery:
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import json
 from collections.abc import Mapping
@@ -159,11 +161,41 @@ def document_context(
     }
 
 
+# Kept in capitals when a name in capitals is put in ordinary case: initialisms, and words of three
+# letters or more with no vowel (abbreviations such as DR and ST are not initialisms).
+_INITIALISMS = frozenset({"NHS", "GP", "GPS", "PCN", "CCG", "ICB", "UK", "LLP", "HC", "MC", "HQ", "ICS"})
+_MINOR_WORDS = frozenset({"and", "of", "the", "at", "in", "on", "for", "upon", "by"})
+_WORD = re.compile(r"[A-Z]+(?:'[A-Z]+)?")
+
+
+def display_name(name: str) -> str:
+    """A name as a person writes it: ODS writes practice names in capitals ("LENSFIELD MEDICAL
+    PRACTICE"), which a screen reader may spell out and a window title shouts; a name not
+    all in capitals is kept as it is."""
+    if not name.isupper():
+        return name
+
+    def word(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text in _INITIALISMS or (len(text) > 2 and text != "LTD" and not any(c in "AEIOUY" for c in text)):
+            return text
+        if match.start() and text.lower() in _MINOR_WORDS:
+            return text.lower()
+        head, _, tail = text.partition("'")
+        if not tail:
+            return head.capitalize()
+        # O'BRIEN → O'Brien, KING'S → King's
+        return head.capitalize() + "'" + (tail.lower() if len(tail) == 1 else tail.capitalize())
+
+    return _WORD.sub(word, name)
+
+
 def practice_identity(practice: Practice) -> dict[str, Any]:
     """Who the practice is and where: the same in every kind of document."""
     return {
         "code": practice.code,
         "name": practice.name,
+        "display_name": display_name(practice.name),
         "address_lines": list(practice.address),
         "address": ", ".join(
             [*practice.address, practice.postcode] if practice.postcode else practice.address

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
+import subprocess
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -26,7 +28,8 @@ from agreementgen.render.template import WordTemplate
 from agreementgen.scheme import Scheme
 from agreementgen.validation import load_any_scheme, load_inputs
 from agreementgen.wording import only_headers, pdf_words, tokens
-from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, SCHEMES
+from conftest import EPRACCUR_2023_06H, LIST_SIZES_2021_06H, QEF, ROOT, SCHEMES, require
+from pdfstructure import problems, reading_text, tree
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
@@ -176,3 +179,40 @@ def test_a_changed_word_in_the_pdf_would_be_found():
     assert differences(word, ["Component", "Rate", *word], headers) == []
     assert differences(word, [*word[:-1], "£25,462.01"], headers) != []
     assert differences(word, word[1:], headers) != []
+
+
+# --- the tagged PDF: what a screen reader reads ----------------------------------------------------
+
+
+@pytest.mark.parametrize("case", cases(), ids=str)
+def test_the_pdf_is_tagged_with_nothing_untagged_unreachable_or_unlabelled(case: Case):
+    _, pdf_data, _ = rendered(case)
+    assert problems(pdf_data) == []
+    roles = {node.role for node in tree(pdf_data)}
+    assert {"Document", "H1", "P", "Form"} <= roles
+
+
+@pytest.mark.parametrize("case", cases(), ids=str)
+def test_the_pdf_read_in_structure_order_says_what_the_word_document_says(case: Case):
+    """A screen reader follows the structure tree, not the page: in that order the text is the Word
+    document's, word for word (list labels, which Word numbers itself, left out of both)."""
+    docx_data, pdf_data, _ = rendered(case)
+    word, _ = word_text(docx_data)
+    spoken = tokens(reading_text(pdf_data, leave_out=frozenset({"Lbl"})))
+    # pypdf gives each shown string apart ("2019" and the "." after an issued term, one word in Word)
+    problems = differences(_stuck(word), _stuck(spoken), [])
+    assert not problems, "\n".join(problems[:20])
+
+
+def _stuck(words: list[str]) -> list[str]:
+    """Words with punctuation that follows a space joined to the word before it (as ``tokens`` reads them)."""
+    return tokens(re.sub(r" (?=[.,;:)])", "", " ".join(words)))
+
+
+def test_pdfinfo_says_the_pdf_is_tagged_and_its_title_names_the_practice():
+    _, pdf_data, _ = rendered(Case("section7", QEF, 1))
+    info = subprocess.run(
+        [require("pdfinfo"), "-"], input=pdf_data, capture_output=True, check=True
+    ).stdout.decode()
+    assert re.search(r"^Tagged:\s+yes$", info, re.M)
+    assert re.search(r"^Title:\s+Section 7 sign-up agreement — Lensfield Medical Practice$", info, re.M)

@@ -32,6 +32,7 @@ from conftest import (
     self_signed_certificate,
     xfdf,
 )
+from pdfstructure import problems
 
 INPUTS = load_inputs(QEF, [EPRACCUR_2023_06H, LIST_SIZES_2021_06H], commissioner="06H")
 SCHEME = INPUTS.scheme
@@ -162,7 +163,8 @@ def test_the_document_id_is_in_the_metadata(lensfield):
     context = section7_context()
     doc_id = context["document"]["id"]
     info = PdfReader(io.BytesIO(lensfield)).metadata
-    assert doc_id in info["/Title"]
+    # The title is for people (a reader's window title, a screen reader): the document and the practice.
+    assert info["/Title"] == "Section 7 sign-up agreement — Lensfield Medical Practice"
     assert doc_id in info["/Subject"]
     assert doc_id in info["/Keywords"]
     assert info["/AgreementgenDocumentId"] == doc_id
@@ -410,6 +412,7 @@ def test_pdftk_fills_the_form_and_pypdf_reads_it_back(lensfield, tmp_path):
     assert {tag: values[tag] for tag in FILLED} == FILLED
     assert values["term_total"] == "£25,462.00"
     assert values["doc_id"] == "cpccg-qef-2017-18:v1:D81001:section7"
+    assert problems((tmp_path / "out.pdf").read_bytes()) == []  # filled, still tagged
 
 
 def test_pypdfform_fills_the_form_and_pypdf_reads_it_back(lensfield):
@@ -420,6 +423,7 @@ def test_pypdfform_fills_the_form_and_pypdf_reads_it_back(lensfield):
     assert {tag: values[tag] for tag in FILLED} == FILLED
     assert values["term_list_size"] == "12,731"
     assert values["doc_id"] == "cpccg-qef-2017-18:v1:D81001:section7"
+    assert problems(filled) == []  # filled, still tagged
 
 
 def test_pyhanko_signs_the_signature_field_and_the_signature_validates(lensfield):
@@ -447,6 +451,10 @@ def test_pyhanko_signs_the_signature_field_and_the_signature_validates(lensfield
     values = field_values(data)
     assert values["practice_signatory_name"] == "Dr Siân Ôwen"
     assert values["term_total"] == "£25,462.00"
+    # Signing keeps the structure, and the signature field stays a Form element with its tooltip.
+    assert problems(data) == []
+    (signature,) = [w for w in all_widgets(data) if w[0] == "practice_digital_signature"]
+    assert signature[2].get("/StructParent") is not None
 
 
 # --- what a bulk run can afford ------------------------------------------------------------------

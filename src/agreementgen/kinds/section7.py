@@ -177,7 +177,7 @@ VARIABLES: dict[str, str] = {
     "scheme.illustrative[].label / .reason / .item": "what is illustrative (empty when nothing is)",
     "scheme.sources[]": "the titles of the scheme's source documents",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
-    "practice.code / .name / .address / .address_lines[] / .postcode / .commissioner": "the practice",
+    "practice.code / .name / .display_name / .address / .address_lines[] / .postcode / .commissioner": "the practice",
     "practice.pcn_code / .pcn_name / .email": "where known",
     "practice.list_size / .list_size_text / .list_size_date / .list_size_date_iso": "the list size paid on",
     "practice.list_size_stand_in": "true when the list size is of another date than the scheme's",

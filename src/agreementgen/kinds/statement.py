@@ -36,7 +36,7 @@ VARIABLES: dict[str, str] = {
     "scheme.sources[]": "the titles of the scheme's source documents",
     "subtitle": "the scheme's title, with the financial year if the title lacks it",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
-    "practice.code / .name / .list_size_text": "the practice",
+    "practice.code / .name / .display_name / .list_size_text": "the practice",
     "labels.lines / .line_column / .adjustments / .adjustment_column / .plan_column": (
         "the tables' headings: 'Instalments' or 'Services' …; "
         "'Entitled' (instalments) or 'Planned' (services)"

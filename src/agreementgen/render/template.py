@@ -47,7 +47,8 @@ def document_info(context: Mapping[str, Any]) -> DocumentInfo:
     code = str(practice.get("code", ""))
     return DocumentInfo(
         doc_id=doc_id,
-        title=f"{document['title']} — {doc_id}",
+        # What a reader's window and a screen reader announce: the document, and whose it is.
+        title=f"{document['title']} — {practice.get('display_name') or practice.get('name') or doc_id}",
         subject=f"{scheme.get('title', '')}: {document['title']} for {code} (document id {doc_id})",
         author=str(context.get("commissioner", {}).get("name", "")),
         keywords=(doc_id, str(scheme.get("id", "")), f"v{scheme.get('version', '')}", code, document["kind"]),

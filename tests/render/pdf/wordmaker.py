@@ -268,12 +268,17 @@ class WordDoc:
         rid: str = self.document.part.relate_to(url, RT.HYPERLINK, is_external=True)
         return rid
 
-    def picture(self, data: bytes, *, width_pt: float, before: str = "", after: str = "") -> WordDoc:
-        """A paragraph with an inline picture ``width_pt`` wide (python-docx's ``add_run().add_picture``)."""
+    def picture(
+        self, data: bytes, *, width_pt: float, before: str = "", after: str = "", alt: str = ""
+    ) -> WordDoc:
+        """A paragraph with an inline picture ``width_pt`` wide (python-docx's ``add_run().add_picture``),
+        with ``alt`` as its alt text (Word's picture description, ``wp:docPr/@descr``)."""
         paragraph = self.document.add_paragraph()
         if before:
             paragraph.add_run(before)
-        paragraph.add_run().add_picture(io.BytesIO(data), width=Emu(round(width_pt * 12700)))
+        shape = paragraph.add_run().add_picture(io.BytesIO(data), width=Emu(round(width_pt * 12700)))
+        if alt:
+            shape._inline.docPr.set("descr", alt)
         if after:
             paragraph.add_run(after)
         return self
@@ -336,8 +341,10 @@ class WordDoc:
     def package(self) -> WordPackage:
         return WordPackage.from_docx(self.docx())
 
-    def pdf(self, info: DocumentInfo | None = None, locked: frozenset[str] = frozenset()) -> bytes:
-        return write_pdf(self.package(), info, locked=locked)
+    def pdf(
+        self, info: DocumentInfo | None = None, locked: frozenset[str] = frozenset(), *, tagged: bool = True
+    ) -> bytes:
+        return write_pdf(self.package(), info, locked=locked, tagged=tagged)
 
 
 def page_break() -> str:

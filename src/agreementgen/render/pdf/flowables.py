@@ -246,7 +246,9 @@ def draw_at(flowable: Flowable, canv: Any, x: float, y: float) -> None:
         return
     key = getattr(flowable, "tag_key", None)
     if role in LEAVES:
-        tagger.leaf(role, key, labelled=bool(getattr(flowable, "bulletText", None)))
+        word = getattr(flowable, "word", None)
+        level = word.ilvl if role == "LI" and word is not None else 0
+        tagger.leaf(role, key, labelled=bool(getattr(flowable, "bulletText", None)), level=level)
         _draw_at(flowable, canv, x, y)
         tagger.end_leaf(role)
     else:

@@ -142,20 +142,17 @@ class Tagger:
 
     # -- elements ------------------------------------------------------------------------
 
-    def open(self, role: str, alt: str = "", scope: str = "", key: Any = None) -> None:
-        """Begin an element under the current one (or continue the one ``key`` began on an earlier page)."""
+    def open(self, role: str, alt: str = "", scope: str = "", key: Any = None, level: int = 0) -> None:
+        """Begin an element under the current one (or continue the one ``key`` began on an earlier
+        page); a list item (``LI``) goes in the list at its ``level`` (0 the outermost)."""
         if not self.on:
             return
-        _log(self.canv, "open", (role, alt, scope, key))
+        _log(self.canv, "open", (role, alt, scope, key, level))
         parent = self.stack[-1]
         element = self.continued.get(key) if key is not None else None
         if element is None:
-            if role == "LI":  # list items in a row are one list
-                last = parent.kids[-1] if parent.kids else None
-                if not (isinstance(last, Element) and last.role == "L"):
-                    last = Element("L", parent)
-                    parent.kids.append(last)
-                parent = last
+            if role == "LI":
+                parent = _list_at(parent, level)
             element = Element(role, parent, alt, scope)
             parent.kids.append(element)
             if key is not None:
@@ -187,9 +184,9 @@ class Tagger:
             self.canv._code.append("EMC")
             self.in_mark = False
 
-    def leaf(self, role: str, key: Any = None, labelled: bool = False) -> None:
+    def leaf(self, role: str, key: Any = None, labelled: bool = False, level: int = 0) -> None:
         """Begin an element drawn as one run of marked content (a paragraph, a heading, a list item)."""
-        self.open(role, key=key)
+        self.open(role, key=key, level=level)
         if role == "LI":
             self.open("Lbl" if labelled else "LBody")
             self.bullet = labelled
@@ -293,6 +290,31 @@ class Tagger:
             b" ] >> /ParentTreeNextKey %d >>" % self.next_key,
         )  # fmt: skip
         catalog.StructTreeRoot = root
+
+
+def _list_at(parent: Element, level: int) -> Element:
+    """The list a list item at ``level`` joins: list items in a row are one list, and an item a
+    level deeper than the one before starts (or continues) a list in that item's body."""
+    last = parent.kids[-1] if parent.kids else None
+    if not (isinstance(last, Element) and last.role == "L"):
+        last = Element("L", parent)
+        parent.kids.append(last)
+    current = last
+    for _ in range(level):
+        item = current.kids[-1] if current.kids else None
+        body = (
+            next((k for k in reversed(item.kids) if isinstance(k, Element) and k.role == "LBody"), None)
+            if isinstance(item, Element)
+            else None
+        )
+        if body is None:
+            break
+        inner = body.kids[-1] if body.kids else None
+        if not (isinstance(inner, Element) and inner.role == "L"):
+            inner = Element("L", body)
+            body.kids.append(inner)
+        current = inner
+    return current
 
 
 UNTAGGED = Tagger(None, enabled=False)  # for a canvas that is not a document's (tags nothing)

@@ -207,8 +207,9 @@ def _field_name(annotation: Any) -> str:
     return str(_inherited(annotation, "/T") or "?")
 
 
-def reading_text(pdf: bytes) -> str:
-    """The text of the tagged content in structure order, whitespace normalised."""
+def reading_text(pdf: bytes, leave_out: frozenset[str] = frozenset()) -> str:
+    """The text of the tagged content in structure order, whitespace normalised (without the
+    content of elements whose role is in ``leave_out``, e.g. ``Lbl``: list labels Word numbers)."""
     by_mcid: dict[tuple[int, int], list[str]] = {}
     for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
         current: list[int | None] = [None]
@@ -229,6 +230,10 @@ def reading_text(pdf: bytes) -> str:
                 by_mcid.setdefault((number, current[0]), []).append(text)
 
         page.extract_text(visitor_operand_before=before, visitor_text=shown)
-    top = [node for node in tree(pdf) if node.depth == 0]
-    words = [" ".join(by_mcid.get(mc, [])) for node in top for mc in node.reading_order()]
+    nodes = tree(pdf)
+    left_out = {mc for node in nodes if node.role in leave_out for mc in node.reading_order()}
+    top = [node for node in nodes if node.depth == 0]
+    words = [
+        " ".join(by_mcid.get(mc, [])) for node in top for mc in node.reading_order() if mc not in left_out
+    ]
     return " ".join(" ".join(words).split())
