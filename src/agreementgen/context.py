@@ -20,10 +20,9 @@ Two things here are contracts with the returns machinery:
 
 from __future__ import annotations
 
-import re
-
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal

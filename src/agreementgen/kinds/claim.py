@@ -42,7 +42,8 @@ VARIABLES: dict[str, str] = {
     "scheme.illustrative[].label / .reason / .item": "what is illustrative (empty when nothing is)",
     "scheme.sources[]": "the titles of the scheme's source documents",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
-    "practice.code / .name / .display_name / .address / .address_lines[] / .postcode / .email": "the practice",
+    "practice.code / .name / .address / .address_lines[] / .postcode / .email": "the practice",
+    "practice.display_name": "its name as a person writes it (ODS names are in capitals)",
     "quarter.number / .start / .end / .label": (
         "the quarter claimed: 1–4, its first and last days, 'Quarter 1 2017/18 (…)'"
     ),

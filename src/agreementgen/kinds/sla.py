@@ -51,7 +51,8 @@ VARIABLES: dict[str, str] = {
     "scheme.introduction[]": "paragraphs of introduction",
     "scheme.terms[].id / .title / .paragraphs[]": "the scheme's terms (variations, disputes, termination)",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
-    "practice.code / .name / .display_name / .address / .address_lines[] / .postcode / .email": "the practice",
+    "practice.code / .name / .address / .address_lines[] / .postcode / .email": "the practice",
+    "practice.display_name": "its name as a person writes it (ODS names are in capitals)",
     "practice.list_size / .list_size_text / .list_size_date": "its list size, 5800 / '5,800', and its date",
     "practice.list_size_stand_in / .paid_on_list_size": (
         "true when the list size is of another date than the year's start; true when any service's "

@@ -12,7 +12,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from ..context import Context, commissioner_context, document_id, example_practice, scheme_identity
+from ..context import (
+    Context,
+    commissioner_context,
+    display_name,
+    document_id,
+    example_practice,
+    scheme_identity,
+)
 from ..payments import ANNUAL, Reconciliation, ServiceLine, ServiceReconciliation
 from ..practices import Practice
 from ..scheme import Scheme
@@ -36,7 +43,8 @@ VARIABLES: dict[str, str] = {
     "scheme.sources[]": "the titles of the scheme's source documents",
     "subtitle": "the scheme's title, with the financial year if the title lacks it",
     "commissioner.name / .short_name / .code / .return_email / .return_address": "the commissioner",
-    "practice.code / .name / .display_name / .list_size_text": "the practice",
+    "practice.code / .name / .list_size_text": "the practice",
+    "practice.display_name": "its name as a person writes it (ODS names are in capitals)",
     "labels.lines / .line_column / .adjustments / .adjustment_column / .plan_column": (
         "the tables' headings: 'Instalments' or 'Services' …; "
         "'Entitled' (instalments) or 'Planned' (services)"
@@ -122,7 +130,12 @@ def statement_context(
         if scheme.financial_year in scheme.title
         else f"{scheme.title} — financial year {scheme.financial_year}",
         "commissioner": commissioner_context(scheme),
-        "practice": {"code": practice.code, "name": practice.name, "list_size_text": f"{r.list_size:,}"},
+        "practice": {
+            "code": practice.code,
+            "name": practice.name,
+            "display_name": display_name(practice.name),
+            "list_size_text": f"{r.list_size:,}",
+        },
         **tables,
         "totals": {
             "entitled": str(r.entitled),
