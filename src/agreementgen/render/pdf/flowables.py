@@ -245,7 +245,12 @@ def draw_at(flowable: Flowable, canv: Any, x: float, y: float) -> None:
         _draw_at(flowable, canv, x, y)
         return
     key = getattr(flowable, "tag_key", None)
-    if role in LEAVES:
+    if role == "P" and tagger.in_cell:  # the only paragraph of a table cell: its text is the cell's
+        tagger.in_cell = False
+        tagger.mark()
+        _draw_at(flowable, canv, x, y)
+        tagger.end()
+    elif role in LEAVES:
         word = getattr(flowable, "word", None)
         level = word.ilvl if role == "LI" and word is not None else 0
         tagger.leaf(role, key, labelled=bool(getattr(flowable, "bulletText", None)), level=level)

@@ -273,7 +273,7 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
     def save(self) -> None:
         with _fast_encoding():
             total = len(self.pages)
-            self.tagger.quiet += 1  # headers, footers and the QR code are artifacts where they are used
+            self.tagger.hush(1)  # headers, footers and the QR code are artifacts where they are used
             for index, record in enumerate(self.pages, start=1):
                 self.beginForm(f"agPage{index}")
                 self.writer.draw_page_furniture(self, record, total)
@@ -282,7 +282,7 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
                 self.beginForm(_QR_FORM, upperx=QR_SIZE, uppery=QR_SIZE)
                 _draw_qr(self, self.info.doc_id, QR_SIZE)
                 self.endForm()
-            self.tagger.quiet -= 1
+            self.tagger.hush(-1)
             title = self.info.title if self.info is not None else ""
             self.tagger.finish(self._doc, title, self.writer.analysis.styles.lang)
             _save_without_a85(super().save)

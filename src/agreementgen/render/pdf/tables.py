@@ -291,6 +291,9 @@ class GridTable(Flowable):  # type: ignore[misc]
             data = self.header_rows > 0
             if data:
                 tagger.open("TH" if header else "TD", scope="Column" if header else "")
+                # A cell of one paragraph holds its text itself: half the elements of a table, and
+                # what a screen reader announces is the same.
+                tagger.in_cell = len(cell.content.children) == 1
             top, _, bottom, left = cell.padding
             room = tops[cell.row] - tops[cell.row + cell.rows] - top - bottom
             content = cell.content
@@ -299,6 +302,7 @@ class GridTable(Flowable):  # type: ignore[misc]
             y = tops[cell.row] - top - content.height - offset - dy
             content.draw_from(canv, lefts[cell.col] + left, y)
             if data:
+                tagger.in_cell = False
                 tagger.close()
 
     def _draw_borders(self, tops: list[float], lefts: list[float]) -> None:

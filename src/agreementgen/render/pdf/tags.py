@@ -37,7 +37,7 @@ _PDFUA_NS = "http://www.aiim.org/pdfua/ns/id/"
 class Element:
     """A structure element: its type, attributes and kids (elements, marked content, widgets)."""
 
-    __slots__ = ("alt", "kids", "parent", "ref", "role", "scope")
+    __slots__ = ("alt", "kids", "number", "parent", "role", "scope")
 
     def __init__(self, role: str, parent: Element | None, alt: str = "", scope: str = "") -> None:
         self.role = role
@@ -46,57 +46,64 @@ class Element:
         self.scope = scope  # a header cell's /Scope: Column or Row
         # Element | (page, mcid) | (page, widget reference) — in reading order
         self.kids: list[Any] = []
-        self.ref: Any = None
+        self.number = 0  # its object number, once the document is saved
 
 
-class _StructElem(pdfdoc.PDFObject):  # type: ignore[misc]
-    """An element as a PDF object, written at save."""
+class _Written(pdfdoc.PDFObject):  # type: ignore[misc]
+    """An indirect object whose bytes are made before the document is saved."""
 
     __RefOnly__ = 1
-
-    def __init__(self, element: Element) -> None:
-        self.element = element
+    data = b""
 
     def format(self, document: Any) -> bytes:
-        element = self.element
-        page = _first_page(element)
-        assert element.parent is not None  # only the root, written by hand, has none
-        parent = element.parent.ref.format(document)
-        parts = [b"<< /Type /StructElem /S /", element.role.encode(), b" /P ", parent]
-        if page is not None:
-            parts += [b" /Pg ", _page_ref(page).format(document)]
-        if element.alt:
-            parts += [b" /Alt ", _text(element.alt)]
-        if element.scope:
-            parts.append(f" /A << /O /Table /Scope /{element.scope} >>".encode())
-        parts.append(b" /K [")
-        for kid in element.kids:
-            if isinstance(kid, Element):
-                parts += [b" ", kid.ref.format(document)]
-                continue
-            where, what = kid
-            if isinstance(what, int):
-                if where == page:
-                    parts.append(b" %d" % what)
-                else:
-                    page_ref = _page_ref(where).format(document)
-                    parts += [b" << /Type /MCR /Pg ", page_ref, b" /MCID %d >>" % what]
-            else:
-                parts += [b" << /Type /OBJR /Obj ", what.format(document), b" /Pg ",
-                          _page_ref(where).format(document), b" >>"]  # fmt: skip
-        parts.append(b" ] >>")
-        return b"".join(parts)
+        return self.data
 
 
-def _first_page(element: Element) -> int | None:
+def _register(doc: Any, obj: pdfdoc.PDFObject) -> int:
+    """Make ``obj`` the document's next indirect object; its number. What ``doc.Reference(obj)``
+    does for a new unnamed object, without its checks: a document has hundreds of elements."""
+    number: int = doc.objectcounter + 1
+    doc.objectcounter = number
+    name = f"R{number}"
+    doc.idToObjectNumberAndVersion[name] = (number, 0)
+    doc.numberToId[number] = name
+    doc.idToObject[name] = obj
+    obj.__InternalName__ = name
+    return number
+
+
+def _element_bytes(element: Element, pages: list[bytes], numbers: dict[str, tuple[int, int]]) -> bytes:
+    """A structure element's dictionary, its references written out (``pages``: each page's ``n 0 R``)."""
+    assert element.parent is not None  # only the root, written by hand, has none
+    page = None
     for kid in element.kids:
         if not isinstance(kid, Element):
-            return int(kid[0])
-    return None
-
-
-def _page_ref(page: int) -> Any:
-    return pdfdoc.PDFObjectReference(f"Page{page + 1}")
+            page = kid[0]
+            break
+    parts = [b"<< /Type /StructElem /S /%s /P %d 0 R" % (element.role.encode(), element.parent.number)]
+    if page is not None:
+        parts.append(b" /Pg " + pages[page])
+    if element.alt:
+        parts.append(b" /Alt " + _text(element.alt))
+    if element.scope:
+        parts.append(b" /A << /O /Table /Scope /%s >>" % element.scope.encode())
+    parts.append(b" /K [")
+    for kid in element.kids:
+        if isinstance(kid, Element):
+            parts.append(b" %d 0 R" % kid.number)
+            continue
+        where, what = kid
+        if isinstance(what, int):
+            parts.append(
+                b" %d" % what
+                if where == page
+                else b" << /Type /MCR /Pg %s /MCID %d >>" % (pages[where], what)
+            )
+        else:
+            widget = numbers[what.name][0]
+            parts.append(b" << /Type /OBJR /Obj %d 0 R /Pg %s >>" % (widget, pages[where]))
+    parts.append(b" ] >>")
+    return b"".join(parts)
 
 
 def _text(text: str) -> bytes:
@@ -121,12 +128,15 @@ class Tagger:
         self.widgets: list[tuple[int, Element]] = []  # (/StructParent key, Form element)
         self.next_key = 0
         self.quiet = 0  # inside an artifact: nothing is tagged
+        self.on = enabled  # tagging now: enabled and not inside an artifact
         self.continued: dict[Any, Element] = {}  # a split paragraph's or table's element, by its key
         self.bullet = False  # a list item's label is being drawn (its body comes next)
+        self.in_cell = False  # a table cell of one paragraph is being drawn: its text goes in the cell
 
-    @property
-    def on(self) -> bool:
-        return self.enabled and not self.quiet
+    def hush(self, by: int) -> None:
+        """Stop tagging (``by`` 1) or resume (-1): inside artifacts, and in forms drawn at save."""
+        self.quiet += by
+        self.on = self.enabled and not self.quiet
 
     @property
     def state(self) -> str:
@@ -186,17 +196,37 @@ class Tagger:
 
     def leaf(self, role: str, key: Any = None, labelled: bool = False, level: int = 0) -> None:
         """Begin an element drawn as one run of marked content (a paragraph, a heading, a list item)."""
-        self.open(role, key=key, level=level)
-        if role == "LI":
-            self.open("Lbl" if labelled else "LBody")
-            self.bullet = labelled
-        self.mark()
+        canv = self.canv
+        if role == "LI" or key is not None or canv.__dict__.get("_agreementgen_recording"):
+            self.open(role, key=key, level=level)
+            if role == "LI":
+                self.open("Lbl" if labelled else "LBody")
+                self.bullet = labelled
+            self.mark()
+            return
+        # The common case, open() and mark() in one: a paragraph or heading drawn on the page.
+        parent = self.stack[-1]
+        element = Element(role, parent)
+        parent.kids.append(element)
+        self.stack.append(element)
+        page = len(self.pages) - 1
+        owners = self.pages[page]
+        mcid = len(owners)
+        owners.append(element)
+        element.kids.append((page, mcid))
+        canv._code.append(f"/{role} <</MCID {mcid}>> BDC")
+        self.in_mark = True
 
     def end_leaf(self, role: str) -> None:
-        self.end()
-        if role == "LI":
+        if role == "LI" or self.canv.__dict__.get("_agreementgen_recording"):
+            self.end()
+            if role == "LI":
+                self.close()
             self.close()
-        self.close()
+            return
+        self.canv._code.append("EMC")
+        self.in_mark = False
+        self.stack.pop()
 
     def label_drawn(self) -> None:
         """A list item's label is drawn: what follows is its body."""
@@ -216,11 +246,11 @@ class Tagger:
             return
         code = self.canv._code
         code.append(f"/Artifact <</Type /{kind}>> BDC" if kind else "/Artifact BMC")
-        self.quiet += 1
+        self.hush(1)
         try:
             yield
         finally:
-            self.quiet -= 1
+            self.hush(-1)
             code.append("EMC")
 
     @contextmanager
@@ -270,25 +300,29 @@ class Tagger:
         if not self.enabled:
             return
         catalog.MarkInfo = Raw(b"<< /Marked true >>")
-        root = Raw()  # the StructTreeRoot: its parts are set once the elements have references
-        self.root.ref = doc.Reference(root)
+        numbers = doc.idToObjectNumberAndVersion
         elements: list[Element] = []
         _prune(self.root, elements)
-        for element in elements:
-            element.ref = doc.Reference(_StructElem(element))
-        nums: list[Any] = []
-        entries: list[tuple[int, list[Any]]] = [
-            (key, [b"["] + [p for owner in owners for p in (b" ", owner.ref)] + [b" ]"])
+        written = []
+        for element in (self.root, *elements):  # object numbers first: elements refer to each other
+            obj = _Written()
+            element.number = _register(doc, obj)
+            written.append(obj)
+        pages = [b"%d 0 R" % numbers[f"Page{n + 1}"][0] for n in range(len(self.pages))]
+        for element, obj in zip(elements, written[1:], strict=True):
+            obj.data = _element_bytes(element, pages, numbers)
+        root = written[0]
+        entries: list[tuple[int, bytes]] = [
+            (key, b"[" + b"".join(b" %d 0 R" % owner.number for owner in owners) + b" ]")
             for key, owners in zip(self.page_keys, self.pages, strict=True)
         ]
-        entries += [(key, [element.ref]) for key, element in self.widgets]
+        entries += [(key, b"%d 0 R" % element.number) for key, element in self.widgets]
         entries.sort(key=lambda entry: entry[0])
-        for key, value in entries:
-            nums += [b" %d " % key, *value]
-        root.parts = (
-            b"<< /Type /StructTreeRoot /K [ ", self.document.ref, b" ] /ParentTree << /Nums [", *nums,
-            b" ] >> /ParentTreeNextKey %d >>" % self.next_key,
-        )  # fmt: skip
+        nums = b" ".join(b"%d %s" % entry for entry in entries)
+        root.data = (
+            b"<< /Type /StructTreeRoot /K [ %d 0 R ] /ParentTree << /Nums [ %s ] >> /ParentTreeNextKey %d >>"
+            % (self.document.number, nums, self.next_key)
+        )
         catalog.StructTreeRoot = root
 
 
