@@ -297,11 +297,32 @@ def test_a_document_drawn_again_from_what_the_process_remembers_is_tagged_the_sa
 
 
 @pytest.mark.parametrize("tagged", [True, False])
-def test_tagged_and_untagged_documents_in_one_process_do_not_share_drawings(tagged):
-    doc = WordDoc().add(
-        table([["Component", "Rate"], ["Engagement", "£0.70"]], [3000, 2000], trpr=[HEADER_ROW, ""])
+def test_tagged_and_untagged_documents_in_one_process_do_not_share_drawings_that_differ(tagged):
+    """A table's rows and a list item's label are drawn with tags in a tagged document only; a plain
+    paragraph is drawn the same either way (and replayed in both)."""
+    doc = (
+        WordDoc()
+        .numbering(NUMBERING)
+        .add(p("Plain paragraph."), numbered("First."), numbered("Second."))
+        .add(table([["Component", "Rate"], ["Engagement", "£0.70"]], [3000, 2000], trpr=[HEADER_ROW, ""]))
     )
     doc.pdf(tagged=not tagged)
     pdf = doc.pdf(tagged=tagged)
     assert bool(page_content(pdf)[0].mcids) is tagged
     assert (problems(pdf) == []) is tagged
+    if tagged:
+        assert [n.role for n in tree(pdf)].count("Lbl") == 2
+        assert reading_text(pdf) == "Plain paragraph. 1. First. 2. Second. Component Rate Engagement £0.70"
+
+
+def test_a_list_item_in_a_running_header_is_an_artifact_and_the_same_item_in_the_body_is_tagged():
+    doc = WordDoc().numbering(NUMBERING).header(numbered("Draft")).add(numbered("Draft"))
+    first, second = doc.pdf(INFO), doc.pdf(INFO)  # the second replays both drawings
+    for pdf in (first, second):
+        assert [n.role for n in tree(pdf) if n.role in ("L", "LI", "Lbl", "LBody")] == [
+            "L",
+            "LI",
+            "Lbl",
+            "LBody",
+        ]
+        assert problems(pdf) == []

@@ -284,18 +284,25 @@ def draw_block_at(
 
 
 def _state(canv: Any, key: Any, faces: Sequence[str], special: str) -> tuple[Any, ...] | None:
-    """What a remembered drawing is known by: ``key``, the text state, the document's fonts and
-    whether it is tagged (None when the document's fonts cannot say)."""
+    """What a remembered drawing is known by: ``key``, the text state and the document's fonts
+    (None when the document's fonts cannot say)."""
     fonts_now = codes(canv._doc, faces, special)
     if fonts_now is None:
         return None
-    return (key, _text_state(canv), fonts_now, tagger_of(canv).state)
+    return (key, _text_state(canv), fonts_now)
+
+
+def _known(canv: Any, full: tuple[Any, ...]) -> Any:
+    """The remembered drawing known by ``full``: one that wrote no tags (the same tagged or not, most
+    of them), else one remembered for the canvas's tagging state (a table's rows and cells)."""
+    items = _DRAWN.items
+    return items.get(full) or items.get((*full, tagger_of(canv).on))
 
 
 def _replayed(canv: Any, x: float, y: float, key: Any, faces: Sequence[str], special: str) -> bool:
     """Write the remembered drawing of ``key`` at (x, y), if there is one for the document's fonts."""
     full = _state(canv, key, faces, special)
-    known = _DRAWN.items.get(full) if full is not None else None
+    known = _known(canv, full) if full is not None else None
     if known is None:
         return False
     out = canv._code
@@ -306,10 +313,14 @@ def _replayed(canv: Any, x: float, y: float, key: Any, faces: Sequence[str], spe
     return True
 
 
-def _play(canv: Any, known: tuple[tuple[str, ...], tuple[Any, ...]], origin: tuple[float, float]) -> None:
+def _play(
+    canv: Any, known: tuple[tuple[str, ...], tuple[Any, ...], bool], origin: tuple[float, float]
+) -> None:
     """Write a remembered drawing: its code, with its fields and structure made again here."""
-    code, events = known
+    code, events, tagged = known
     out = canv._code
+    if tagged:  # its code has tags: whatever remembers it (a row holding it) is for this state too
+        tagger_of(canv).emitted += 1
     if not events:
         out.extend(code)
         return
@@ -343,7 +354,8 @@ def replay_on(canv: Any, key: Any, faces: Sequence[str], special: str, draw: Any
 
     ``key`` must name everything the drawing depends on besides the canvas: the document's
     fonts (their internal names and the codes of ``special``, its non-ASCII characters, in
-    ``faces``), the canvas's text state and whether it is tagged are added here. Form
+    ``faces``) and the canvas's text state are added here, and whether it is tagged when the
+    drawing wrote tags (most drawings do not: the same is replayed tagged or not). Form
     fields it made and structure elements it opened are remembered with their place in
     its code and made again where it is replayed; anything else that is not page
     content (a link, a picture, a form XObject) makes the drawing one that is not remembered.
@@ -353,11 +365,13 @@ def replay_on(canv: Any, key: Any, faces: Sequence[str], special: str, draw: Any
         draw()
         return
     origin = canv.absolutePosition(0, 0)
-    known = _DRAWN.items.get(full)
+    known = _known(canv, full)
     if known is not None:
         _play(canv, known, origin)
         return
+    tagger = tagger_of(canv)
     start, annotations, forms = len(canv._code), len(canv._annotationrefs), len(canv._formsinuse)
+    emitted = tagger.emitted
     images = canv.__dict__.get("_agreementgen_images", 0)
     events: list[tuple[int, str, tuple[Any, ...]]] = []
     stack = canv.__dict__.setdefault("_agreementgen_recording", [])
@@ -370,7 +384,10 @@ def replay_on(canv: Any, key: Any, faces: Sequence[str], special: str, draw: Any
     only_fields = len(canv._annotationrefs) - annotations == fields
     no_resources = len(canv._formsinuse) == forms and canv.__dict__.get("_agreementgen_images", 0) == images
     if only_fields and no_resources:
-        _DRAWN.get(full, lambda: (tuple(canv._code[start:]), tuple(events)))
+        tagged = tagger.emitted != emitted or any(op != "field" for _, op, _ in events)
+        # Drawn tagging and writing no tags, it is the same untagged; drawn untagged, it may not be.
+        known_by = full if tagger.on and not tagged else (*full, tagger.on)
+        _DRAWN.get(known_by, lambda: (tuple(canv._code[start:]), tuple(events), tagged))
 
 
 def _text_state(canv: Any) -> tuple[Any, ...]:
@@ -675,8 +692,10 @@ class BorderBox(Flowable):  # type: ignore[misc]
         left_border, right_border = word.border("left"), word.border("right")
         x0 = word.left - (_border_room(left_border) if left_border else 0.0)
         x1 = self.width - word.right + (_border_room(right_border) if right_border else 0.0)
-        with tagger_of(canv).artifact():  # the box's shading and borders are not content
-            self._draw_box(x0, x1)
+        tagger = tagger_of(canv)
+        tagger.begin_artifact()  # the box's shading and borders are not content
+        self._draw_box(x0, x1)
+        tagger.end_artifact()
         y = self.height - self.pad_top
         for child, (_, h), gap in zip(self.children, self.sizes, self._gaps(), strict=True):
             y -= gap + h

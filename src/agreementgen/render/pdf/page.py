@@ -62,7 +62,7 @@ from .flowables import (
 from .form import Look, form_of, num
 from .story import Analysis, Builder, Story, analysis_of
 from .tables import GridTable
-from .tags import Tagger, tagger_of
+from .tags import Indirect, Tagger, tagger_of
 from .word import Section, WordPackage
 
 __all__ = ["DOC_ID_FIELD", "DocumentInfo", "write_pdf"]
@@ -324,18 +324,21 @@ class _FastFlate:
 
 
 def _save_without_a85(save: Callable[[], None]) -> None:
-    """Save with page streams Flate-compressed only (no ASCII85), at zlib level 1.
+    """Save with page streams Flate-compressed only (no ASCII85), at zlib level 1, and structure
+    elements written as they are.
 
-    reportlab reads the global ``rl_config.useA85`` and its module's ``zlib`` while it
-    writes pages; both are switched for our own save (under the render lock) and put back.
+    reportlab reads the global ``rl_config.useA85``, its module's ``zlib`` and its
+    ``PDFIndirectObject`` while it writes; they are switched for our own save (under the
+    render lock) and put back.
     """
-    previous, previous_zlib = rl_config.useA85, pdfdoc.zlib
+    previous, previous_zlib, previous_indirect = rl_config.useA85, pdfdoc.zlib, pdfdoc.PDFIndirectObject
     rl_config.useA85 = 0
     pdfdoc.zlib = _FastFlate()
+    pdfdoc.PDFIndirectObject = Indirect  # structure elements written as the bytes they already are
     try:
         save()
     finally:
-        rl_config.useA85, pdfdoc.zlib = previous, previous_zlib
+        rl_config.useA85, pdfdoc.zlib, pdfdoc.PDFIndirectObject = previous, previous_zlib, previous_indirect
 
 
 # --------------------------------------------------------------------------- the document

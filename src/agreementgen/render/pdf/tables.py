@@ -19,7 +19,6 @@ Borders are drawn as one path per kind of line, which keeps big tables cheap.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -251,25 +250,31 @@ class GridTable(Flowable):  # type: ignore[misc]
             by_row[cell.row].append(cell)
         widths = tuple(self.widths)
         tagger = tagger_of(canv)
+        rows = self.header_rows > 0 and tagger.on  # a data table's rows are TR elements
         for r, cells in enumerate(by_row):
             key = self.row_keys[r]
             bottom = tops[r + 1]
-            with tagger.artifact("Pagination") if r < self.repeated else contextlib.nullcontext():
-                if self.header_rows:
-                    tagger.open("TR")
-                if key is not None:  # a row the same in every document: drawn once, then replayed
-                    row_key, faces, special = key
-                    block = ("row", row_key, widths, self.row_heights[r], round(x0, 3))
-                    draw_block_at(
-                        canv, 0.0, bottom, block, faces, special,
-                        lambda cells=cells, bottom=bottom: self._draw_cells(cells, tops, lefts, bottom),
-                    )  # fmt: skip
-                else:
-                    self._draw_cells(cells, tops, lefts, 0.0)
-                if self.header_rows:
-                    tagger.close()
-        with tagger.artifact():
-            self._draw_borders(tops, lefts)
+            repeated = r < self.repeated
+            if repeated:
+                tagger.begin_artifact("Pagination")
+            elif rows:
+                tagger.open("TR")
+            if key is not None:  # a row the same in every document: drawn once, then replayed
+                row_key, faces, special = key
+                block = ("row", row_key, widths, self.row_heights[r], round(x0, 3))
+                draw_block_at(
+                    canv, 0.0, bottom, block, faces, special,
+                    lambda cells=cells, bottom=bottom: self._draw_cells(cells, tops, lefts, bottom),
+                )  # fmt: skip
+            else:
+                self._draw_cells(cells, tops, lefts, 0.0)
+            if repeated:
+                tagger.end_artifact()
+            elif rows:
+                tagger.close()
+        tagger.begin_artifact()
+        self._draw_borders(tops, lefts)
+        tagger.end_artifact()
 
     def _draw_cells(self, cells: list[Cell], tops: list[float], lefts: list[float], dy: float) -> None:
         """Cells' shading, then their content (``dy``: how far the canvas origin has been moved up)."""
@@ -284,11 +289,12 @@ class GridTable(Flowable):  # type: ignore[misc]
                 )
         tagger = tagger_of(canv)
         if fills:
-            with tagger.artifact():
-                canv._code.append("q " + " ".join(fills) + " Q")
+            tagger.begin_artifact()
+            canv._code.append("q " + " ".join(fills) + " Q")
+            tagger.end_artifact()
+        data = self.header_rows > 0 and tagger.on
         for cell in cells:
             header = cell.row < self.header_rows
-            data = self.header_rows > 0
             if data:
                 tagger.open("TH" if header else "TD", scope="Column" if header else "")
                 # A cell of one paragraph holds its text itself: half the elements of a table, and

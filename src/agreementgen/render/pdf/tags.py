@@ -27,7 +27,7 @@ from reportlab.pdfbase import pdfdoc
 
 from .fonts import Raw
 
-__all__ = ["LEAVES", "UNTAGGED", "Element", "Tagger", "tagger_of"]
+__all__ = ["LEAVES", "UNTAGGED", "Element", "Indirect", "Tagger", "tagger_of"]
 
 # Roles whose drawing is one run of marked content; the others hold elements.
 LEAVES = frozenset({"P", "H1", "H2", "H3", "H4", "H5", "H6", "LI", "Caption"})
@@ -37,7 +37,7 @@ _PDFUA_NS = "http://www.aiim.org/pdfua/ns/id/"
 class Element:
     """A structure element: its type, attributes and kids (elements, marked content, widgets)."""
 
-    __slots__ = ("alt", "kids", "number", "parent", "role", "scope")
+    __slots__ = ("alive", "alt", "kids", "number", "parent", "role", "scope")
 
     def __init__(self, role: str, parent: Element | None, alt: str = "", scope: str = "") -> None:
         self.role = role
@@ -47,6 +47,14 @@ class Element:
         # Element | (page, mcid) | (page, widget reference) — in reading order
         self.kids: list[Any] = []
         self.number = 0  # its object number, once the document is saved
+        self.alive = False  # it (or an element in it) holds content: it is written
+
+    def live(self) -> None:
+        """It holds content now, and so does every element it is in."""
+        element: Element | None = self
+        while element is not None and not element.alive:
+            element.alive = True
+            element = element.parent
 
 
 class _Written(pdfdoc.PDFObject):  # type: ignore[misc]
@@ -59,22 +67,46 @@ class _Written(pdfdoc.PDFObject):  # type: ignore[misc]
         return self.data
 
 
-def _register(doc: Any, obj: pdfdoc.PDFObject) -> int:
-    """Make ``obj`` the document's next indirect object; its number. What ``doc.Reference(obj)``
-    does for a new unnamed object, without its checks: a document has hundreds of elements."""
-    number: int = doc.objectcounter + 1
-    doc.objectcounter = number
-    name = f"R{number}"
-    doc.idToObjectNumberAndVersion[name] = (number, 0)
-    doc.numberToId[number] = name
-    doc.idToObject[name] = obj
-    obj.__InternalName__ = name
-    return number
+class Indirect(pdfdoc.PDFIndirectObject):  # type: ignore[misc]
+    """reportlab's indirect object as our saves write it: a structure element's finished bytes go
+    straight out, with none of the formatting a general object needs (see ``page._save_without_a85``)."""
+
+    def format(self, document: Any) -> bytes:
+        content = self.content
+        if type(content) is _Written:
+            number = document.idToObjectNumberAndVersion[self.name][0]
+            return b"%d 0 obj\n%s\nendobj\n" % (number, content.data)
+        formatted: bytes = super().format(document)
+        return formatted
+
+
+def _register(doc: Any, objects: list[_Written]) -> int:
+    """Make ``objects`` the document's next indirect objects, in order; the first one's number.
+    What ``doc.Reference(obj)`` does for a new unnamed object, without its checks: a document has
+    hundreds of elements."""
+    first: int = doc.objectcounter + 1
+    numbers, ids, registered = doc.idToObjectNumberAndVersion, doc.numberToId, doc.idToObject
+    for number, obj in enumerate(objects, start=first):
+        name = f"R{number}"
+        numbers[name] = (number, 0)
+        ids[number] = name
+        registered[name] = obj
+        obj.__InternalName__ = name
+    doc.objectcounter = first + len(objects) - 1
+    return first
+
+
+_ONE_RUN = b"<< /Type /StructElem /S /%s /P %d 0 R /Pg %s /K [ %d ] >>"
 
 
 def _element_bytes(element: Element, pages: list[bytes], numbers: dict[str, tuple[int, int]]) -> bytes:
     """A structure element's dictionary, its references written out (``pages``: each page's ``n 0 R``)."""
     assert element.parent is not None  # only the root, written by hand, has none
+    kids = element.kids
+    if len(kids) == 1 and not element.alt and not element.scope:
+        (kid,) = kids
+        if type(kid) is tuple and type(kid[1]) is int:  # most elements: one run of marked content
+            return _ONE_RUN % (element.role.encode(), element.parent.number, pages[kid[0]], kid[1])
     page = None
     for kid in element.kids:
         if not isinstance(kid, Element):
@@ -90,7 +122,8 @@ def _element_bytes(element: Element, pages: list[bytes], numbers: dict[str, tupl
     parts.append(b" /K [")
     for kid in element.kids:
         if isinstance(kid, Element):
-            parts.append(b" %d 0 R" % kid.number)
+            if kid.alive:
+                parts.append(b" %d 0 R" % kid.number)
             continue
         where, what = kid
         if isinstance(what, int):
@@ -118,9 +151,13 @@ class Tagger:
     def __init__(self, canv: Any, enabled: bool = True) -> None:
         self.canv = canv
         self.enabled = enabled
+        # The drawings being remembered (see ``replay_on``), told of each structural step.
+        self.recordings: list[Any] = canv.__dict__.setdefault("_agreementgen_recording", []) if canv else []
         self.root = Element("StructTreeRoot", None)  # written by hand at save, not as an element
         self.document = Element("Document", self.root)
         self.root.kids.append(self.document)
+        self.document.alive = self.root.alive = True
+        self.elements: list[Element] = [self.document]  # every element, each after the one it is in
         self.stack: list[Element] = [self.document]
         self.in_mark = False
         self.pages: list[list[Element]] = []  # per page: the element each MCID belongs to
@@ -129,19 +166,21 @@ class Tagger:
         self.next_key = 0
         self.quiet = 0  # inside an artifact: nothing is tagged
         self.on = enabled  # tagging now: enabled and not inside an artifact
+        self.emitted = 0  # how many times tags were written into the page's code (see ``replay_on``)
         self.continued: dict[Any, Element] = {}  # a split paragraph's or table's element, by its key
         self.bullet = False  # a list item's label is being drawn (its body comes next)
         self.in_cell = False  # a table cell of one paragraph is being drawn: its text goes in the cell
+
+    def _log(self, op: str, args: tuple[Any, ...]) -> None:
+        """Tell every drawing being remembered of a structural step, and where in its code it falls."""
+        at = len(self.canv._code)
+        for _origin, start, events in self.recordings:
+            events.append((at - start, op, args))
 
     def hush(self, by: int) -> None:
         """Stop tagging (``by`` 1) or resume (-1): inside artifacts, and in forms drawn at save."""
         self.quiet += by
         self.on = self.enabled and not self.quiet
-
-    @property
-    def state(self) -> str:
-        """What a drawing's operators depend on: tagged, inside an artifact, or untagged."""
-        return "T" if self.on else ("A" if self.enabled else "U")
 
     # -- pages ---------------------------------------------------------------------------
 
@@ -157,14 +196,16 @@ class Tagger:
         page); a list item (``LI``) goes in the list at its ``level`` (0 the outermost)."""
         if not self.on:
             return
-        _log(self.canv, "open", (role, alt, scope, key, level))
+        if self.recordings:
+            self._log("open", (role, alt, scope, key, level))
         parent = self.stack[-1]
         element = self.continued.get(key) if key is not None else None
         if element is None:
             if role == "LI":
-                parent = _list_at(parent, level)
+                parent = _list_at(parent, level, self.elements)
             element = Element(role, parent, alt, scope)
             parent.kids.append(element)
+            self.elements.append(element)
             if key is not None:
                 self.continued[key] = element
         self.stack.append(element)
@@ -172,7 +213,8 @@ class Tagger:
     def close(self) -> None:
         if not self.on:
             return
-        _log(self.canv, "close", ())
+        if self.recordings:
+            self._log("close", ())
         self.stack.pop()
 
     def mark(self) -> None:
@@ -185,19 +227,24 @@ class Tagger:
         mcid = len(owners)
         owners.append(element)
         element.kids.append((page, mcid))
-        _log(self.canv, "mark", ())
+        if not element.alive:
+            element.live()
+        if self.recordings:
+            self._log("mark", ())
         self.canv._code.append(f"/{element.role} <</MCID {mcid}>> BDC")
+        self.emitted += 1
         self.in_mark = True
 
     def end(self) -> None:
         if self.on:
             self.canv._code.append("EMC")
+            self.emitted += 1
             self.in_mark = False
 
     def leaf(self, role: str, key: Any = None, labelled: bool = False, level: int = 0) -> None:
         """Begin an element drawn as one run of marked content (a paragraph, a heading, a list item)."""
         canv = self.canv
-        if role == "LI" or key is not None or canv.__dict__.get("_agreementgen_recording"):
+        if role == "LI" or key is not None or self.recordings:
             self.open(role, key=key, level=level)
             if role == "LI":
                 self.open("Lbl" if labelled else "LBody")
@@ -208,23 +255,29 @@ class Tagger:
         parent = self.stack[-1]
         element = Element(role, parent)
         parent.kids.append(element)
+        self.elements.append(element)
         self.stack.append(element)
         page = len(self.pages) - 1
         owners = self.pages[page]
         mcid = len(owners)
         owners.append(element)
         element.kids.append((page, mcid))
+        if not parent.alive:
+            parent.live()
+        element.alive = True
         canv._code.append(f"/{role} <</MCID {mcid}>> BDC")
+        self.emitted += 1
         self.in_mark = True
 
     def end_leaf(self, role: str) -> None:
-        if role == "LI" or self.canv.__dict__.get("_agreementgen_recording"):
+        if role == "LI" or self.recordings:
             self.end()
             if role == "LI":
                 self.close()
             self.close()
             return
         self.canv._code.append("EMC")
+        self.emitted += 1
         self.in_mark = False
         self.stack.pop()
 
@@ -238,20 +291,30 @@ class Tagger:
         self.open("LBody")
         self.mark()
 
+    def begin_artifact(self, kind: str = "") -> None:
+        """Begin drawing something that is not content (a header, a rule, shading): until
+        :meth:`end_artifact`, nothing is tagged."""
+        if self.on:  # (inside an artifact already, nothing is written)
+            self.canv._code.append(f"/Artifact <</Type /{kind}>> BDC" if kind else "/Artifact BMC")
+            self.emitted += 1
+        self.quiet += 1
+        self.on = False
+
+    def end_artifact(self) -> None:
+        self.quiet -= 1
+        self.on = self.enabled and not self.quiet
+        if self.on:
+            self.canv._code.append("EMC")
+            self.emitted += 1
+
     @contextmanager
     def artifact(self, kind: str = "") -> Iterator[None]:
-        """Draw something that is not content (a header, a rule, shading): nothing in it is tagged."""
-        if not self.enabled:
-            yield
-            return
-        code = self.canv._code
-        code.append(f"/Artifact <</Type /{kind}>> BDC" if kind else "/Artifact BMC")
-        self.hush(1)
+        """Draw something that is not content, as :meth:`begin_artifact` and :meth:`end_artifact`."""
+        self.begin_artifact(kind)
         try:
             yield
         finally:
-            self.hush(-1)
-            code.append("EMC")
+            self.end_artifact()
 
     @contextmanager
     def figure(self, alt: str) -> Iterator[None]:
@@ -287,6 +350,8 @@ class Tagger:
         element = Element("Form", self.stack[-1])
         element.kids.append((len(self.pages) - 1, reference))
         self.stack[-1].kids.append(element)
+        self.elements.append(element)
+        element.live()
         self.widgets.append((key, element))
 
     # -- the document --------------------------------------------------------------------
@@ -301,13 +366,12 @@ class Tagger:
             return
         catalog.MarkInfo = Raw(b"<< /Marked true >>")
         numbers = doc.idToObjectNumberAndVersion
-        elements: list[Element] = []
-        _prune(self.root, elements)
-        written = []
-        for element in (self.root, *elements):  # object numbers first: elements refer to each other
-            obj = _Written()
-            element.number = _register(doc, obj)
-            written.append(obj)
+        elements = [element for element in self.elements if element.alive]  # those with content
+        written = [_Written() for _ in range(len(elements) + 1)]  # the root's, then the elements'
+        first = _register(doc, written)
+        self.root.number = first
+        for offset, element in enumerate(elements, start=1):
+            element.number = first + offset
         pages = [b"%d 0 R" % numbers[f"Page{n + 1}"][0] for n in range(len(self.pages))]
         for element, obj in zip(elements, written[1:], strict=True):
             obj.data = _element_bytes(element, pages, numbers)
@@ -326,13 +390,14 @@ class Tagger:
         catalog.StructTreeRoot = root
 
 
-def _list_at(parent: Element, level: int) -> Element:
+def _list_at(parent: Element, level: int, elements: list[Element]) -> Element:
     """The list a list item at ``level`` joins: list items in a row are one list, and an item a
     level deeper than the one before starts (or continues) a list in that item's body."""
     last = parent.kids[-1] if parent.kids else None
     if not (isinstance(last, Element) and last.role == "L"):
         last = Element("L", parent)
         parent.kids.append(last)
+        elements.append(last)
     current = last
     for _ in range(level):
         item = current.kids[-1] if current.kids else None
@@ -347,6 +412,7 @@ def _list_at(parent: Element, level: int) -> Element:
         if not (isinstance(inner, Element) and inner.role == "L"):
             inner = Element("L", body)
             body.kids.append(inner)
+            elements.append(inner)
         current = inner
     return current
 
@@ -358,31 +424,6 @@ def tagger_of(canv: Any) -> Tagger:
     """The canvas's tagger (one that tags nothing for a canvas that is not a document's)."""
     tagger: Tagger = canv.__dict__.get("tagger", UNTAGGED)
     return tagger
-
-
-def _prune(element: Element, out: list[Element]) -> bool:
-    """Drop elements with nothing in them, list the rest (below ``element``) in ``out``; whether
-    ``element`` has content."""
-    kept: list[Any] = []
-    for kid in element.kids:
-        if isinstance(kid, Element):
-            if _prune(kid, out):
-                kept.append(kid)
-        else:
-            kept.append(kid)
-    element.kids = kept
-    if element.parent is not None and (kept or element.role == "Document"):
-        out.append(element)
-    return bool(kept)
-
-
-def _log(canv: Any, op: str, args: tuple[Any, ...]) -> None:
-    """Tell every drawing being remembered (see ``replay_on``) of a structural step, where it falls."""
-    recordings = canv.__dict__.get("_agreementgen_recording")
-    if recordings:
-        at = len(canv._code)
-        for _origin, start, events in recordings:
-            events.append((at - start, op, args))
 
 
 def _xmp(title: str, lang: str, tagged: bool) -> bytes:
