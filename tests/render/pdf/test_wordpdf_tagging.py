@@ -326,3 +326,19 @@ def test_a_list_item_in_a_running_header_is_an_artifact_and_the_same_item_in_the
             "LBody",
         ]
         assert problems(pdf) == []
+
+
+def test_check_template_notes_a_picture_without_alt_text_and_not_one_with_it():
+    from agreementgen.render.pdf.story import analyse
+
+    bare = analyse(WordDoc().picture(png(), width_pt=72).package())
+    assert [n.what for n in bare.notes] == ["a picture without alt text (in Word: right-click it, Alt Text)"]
+    described = analyse(WordDoc().picture(png(), width_pt=72, alt="The CCG's logo").package())
+    assert described.notes == []
+
+
+def test_a_field_whose_control_has_no_title_gets_its_tag_in_words_as_its_tooltip():
+    pdf = WordDoc().add(p("Lead GP: ", sdt("Click to enter", tag="lead_gp_name"))).pdf()
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        (widget,) = document.pages[0].Annots
+        assert str(widget.TU) == "Lead gp name"

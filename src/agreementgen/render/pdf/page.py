@@ -248,7 +248,8 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]
         form = form_of(self)
         box = Look(size=spec.size, colour=colors.HexColor("#212B32"), border=colour(FIELD_BORDER),
                    fill=colour(FIELD_FILL), face=spec.face)  # fmt: skip
-        tooltip = spec.tooltip
+        # Every field says what to enter: the control's title, else its tag in words.
+        tooltip = spec.tooltip or spec.name.replace("_", " ").strip().capitalize()
         if spec.kind == "overlay":
             form.overlay(spec.name, spec.value, rect, tooltip=tooltip)
         elif spec.kind == "checkbox":

@@ -881,6 +881,8 @@ class Builder:
         described = inline.find(f"{{{WP}}}docPr")
         alt = (described.get("descr") or described.get("title") or "") if described is not None else ""
         alt = " ".join(alt.split())
+        if not alt:
+            self._note(where, paragraph, "a picture without alt text (in Word: right-click it, Alt Text)")
         out.append(_Item("image", props=props, image=Picture(image, alt), width=width, height=height))
 
     # -- content controls ---------------------------------------------------------------------
