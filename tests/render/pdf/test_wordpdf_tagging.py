@@ -12,6 +12,7 @@ import io
 
 import pikepdf
 import pytest
+from pdfprobe import pixels
 from wordmaker import WordDoc, filler, p, png, sdt, table, tc
 
 from agreementgen.render.pdf import DocumentInfo
@@ -342,3 +343,17 @@ def test_a_field_whose_control_has_no_title_gets_its_tag_in_words_as_its_tooltip
     with pikepdf.open(io.BytesIO(pdf)) as document:
         (widget,) = document.pages[0].Annots
         assert str(widget.TU) == "Lead gp name"
+
+
+def test_tagging_changes_nothing_a_reader_sees_on_the_page():
+    doc = (
+        WordDoc()
+        .numbering(NUMBERING)
+        .header(p("Primary Care Quality & Engagement Framework"))
+        .add(p("Funding", style="Heading1"), numbered("First."), numbered("Second."))
+        .add(table([["Component", "Rate"], ["Engagement", "£0.70"]], [3000, 2000], trpr=[HEADER_ROW, ""]))
+        .picture(png(), width_pt=72, alt="Logo")
+    )
+    tagged, untagged = doc.pdf(INFO), doc.pdf(INFO, tagged=False)
+    assert tagged != untagged
+    assert pixels(tagged).tobytes() == pixels(untagged).tobytes()
