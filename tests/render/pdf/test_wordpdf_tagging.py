@@ -357,3 +357,13 @@ def test_tagging_changes_nothing_a_reader_sees_on_the_page():
     tagged, untagged = doc.pdf(INFO), doc.pdf(INFO, tagged=False)
     assert tagged != untagged
     assert pixels(tagged).tobytes() == pixels(untagged).tobytes()
+
+
+def test_a_hostile_title_is_escaped_in_the_xmp_metadata_which_stays_well_formed_xml():
+    from lxml import etree
+
+    hostile = DocumentInfo(doc_id="s:v1:A00001:section7", title='O\'Brien & <Partners> "{{ 7*7 }}"\x07 Ŵyn')
+    xmp = catalog(WordDoc().add(p("Text")).pdf(hostile)).Metadata.read_bytes()
+    root = etree.fromstring(xmp)
+    (title,) = root.iterfind(".//{http://purl.org/dc/elements/1.1/}title//{*}li")
+    assert title.text == 'O\'Brien & <Partners> "{{ 7*7 }}" Ŵyn'

@@ -18,6 +18,7 @@ marked-content ids on the page it lands on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -426,9 +427,13 @@ def tagger_of(canv: Any) -> Tagger:
     return tagger
 
 
+_XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _xmp(title: str, lang: str, tagged: bool) -> bytes:
     """The XMP metadata stream: the title and language, and (tagged) the PDF/UA-1 identification."""
     ua = "<pdfuaid:part>1</pdfuaid:part>" if tagged else ""
+    title, lang = _XML_UNSAFE.sub("", title), _XML_UNSAFE.sub("", lang)  # XML cannot hold control characters
     packet = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
