@@ -223,15 +223,19 @@ class Tagger:
         if not self.on:
             return
         element = self.stack[-1]
+        if not element.alive:
+            element.live()
+        if self.recordings:
+            self._log("mark", ())
+        self._run(element)
+
+    def _run(self, element: Element) -> None:
+        """Write the beginning of ``element``'s next run of marked content on this page."""
         page = len(self.pages) - 1
         owners = self.pages[page]
         mcid = len(owners)
         owners.append(element)
         element.kids.append((page, mcid))
-        if not element.alive:
-            element.live()
-        if self.recordings:
-            self._log("mark", ())
         self.canv._code.append(f"/{element.role} <</MCID {mcid}>> BDC")
         self.emitted += 1
         self.in_mark = True
@@ -244,7 +248,6 @@ class Tagger:
 
     def leaf(self, role: str, key: Any = None, labelled: bool = False, level: int = 0) -> None:
         """Begin an element drawn as one run of marked content (a paragraph, a heading, a list item)."""
-        canv = self.canv
         if role == "LI" or key is not None or self.recordings:
             self.open(role, key=key, level=level)
             if role == "LI":
@@ -258,17 +261,10 @@ class Tagger:
         parent.kids.append(element)
         self.elements.append(element)
         self.stack.append(element)
-        page = len(self.pages) - 1
-        owners = self.pages[page]
-        mcid = len(owners)
-        owners.append(element)
-        element.kids.append((page, mcid))
         if not parent.alive:
             parent.live()
         element.alive = True
-        canv._code.append(f"/{role} <</MCID {mcid}>> BDC")
-        self.emitted += 1
-        self.in_mark = True
+        self._run(element)
 
     def end_leaf(self, role: str) -> None:
         if role == "LI" or self.recordings:
@@ -394,12 +390,7 @@ class Tagger:
 def _list_at(parent: Element, level: int, elements: list[Element]) -> Element:
     """The list a list item at ``level`` joins: list items in a row are one list, and an item a
     level deeper than the one before starts (or continues) a list in that item's body."""
-    last = parent.kids[-1] if parent.kids else None
-    if not (isinstance(last, Element) and last.role == "L"):
-        last = Element("L", parent)
-        parent.kids.append(last)
-        elements.append(last)
-    current = last
+    current = _list_in(parent, elements)
     for _ in range(level):
         item = current.kids[-1] if current.kids else None
         body = (
@@ -409,13 +400,19 @@ def _list_at(parent: Element, level: int, elements: list[Element]) -> Element:
         )
         if body is None:
             break
-        inner = body.kids[-1] if body.kids else None
-        if not (isinstance(inner, Element) and inner.role == "L"):
-            inner = Element("L", body)
-            body.kids.append(inner)
-            elements.append(inner)
-        current = inner
+        current = _list_in(body, elements)
     return current
+
+
+def _list_in(container: Element, elements: list[Element]) -> Element:
+    """The list ``container`` ends with, or a new one at its end."""
+    last = container.kids[-1] if container.kids else None
+    if isinstance(last, Element) and last.role == "L":
+        return last
+    made = Element("L", container)
+    container.kids.append(made)
+    elements.append(made)
+    return made
 
 
 UNTAGGED = Tagger(None, enabled=False)  # for a canvas that is not a document's (tags nothing)
