@@ -156,9 +156,9 @@ def _body_text(element: Any, out: list[str]) -> None:
             _body_text(child, out)
 
 
-def word_wording(document_xml: bytes, styles_xml: bytes | None = None) -> Wording:
-    """The wording of a Word document's body (``word/document.xml``), with its clauses."""
-    root = etree.fromstring(document_xml)
+def word_wording(document_xml: bytes | Any, styles_xml: bytes | None = None) -> Wording:
+    """The wording of a Word document's body (``word/document.xml``, or its parsed tree), with its clauses."""
+    root = etree.fromstring(document_xml) if isinstance(document_xml, bytes) else document_xml
     body = root.find(f"{W}body")
     wording = Wording()
     if body is None:
