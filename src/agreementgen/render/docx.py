@@ -294,14 +294,21 @@ class CompiledDocx:
         """A part of the template as it stands, if it has it."""
         return self._template.get(name)
 
-    def render_parts(self, context: Mapping[str, Any]) -> dict[str, bytes]:
-        """The parts one context changes (document, headers, footers, properties), rendered."""
+    def render_parts(
+        self, context: Mapping[str, Any], trees: dict[str, etree._Element] | None = None
+    ) -> dict[str, bytes]:
+        """The parts one context changes (document, headers, footers, properties), rendered.
+
+        ``trees``, if given, receives each rendered part's XML as parsed for the well-formedness
+        check, so a caller that reads it (the issued wording) does not parse it again."""
         try:
             drawing_ids = itertools.count(1001)
             rendered: dict[str, bytes] = {}
             for part in self._parts:
                 text = part.template.render(context)
-                rendered[part.name] = self._finish(part, text, drawing_ids)
+                rendered[part.name], root = self._finish(part, text, drawing_ids)
+                if trees is not None:
+                    trees[part.name] = root
             rendered[CUSTOM_PART] = _custom_properties_xml(context, self._foreign_properties)
             return rendered
         except jinja2.UndefinedError as exc:
@@ -318,8 +325,9 @@ class CompiledDocx:
                 path=self.path,
             ) from exc
 
-    def _finish(self, part: _Part, text: str, drawing_ids: Iterator[int]) -> bytes:
-        """docxtpl's post-processing, then a check that the result is well-formed XML."""
+    def _finish(self, part: _Part, text: str, drawing_ids: Iterator[int]) -> tuple[bytes, etree._Element]:
+        """docxtpl's post-processing, then a check that the result is well-formed XML: the
+        part's bytes, and its tree (as the bytes say)."""
         if part.word:
             text = _PARAGRAPH_LF.sub(r"<w:p\1", text)
             if _LISTING.search(text):
@@ -344,8 +352,8 @@ class CompiledDocx:
                     drawing.set("id", str(next(drawing_ids)))
                 changed = True
         if changed:
-            return _serialise(root)
-        return data if data.startswith(b"<?xml") else _XML_DECLARATION + data
+            return _serialise(root), root
+        return (data if data.startswith(b"<?xml") else _XML_DECLARATION + data), root
 
     def where_used(self, path: str) -> str:
         """Where a variable is first used: its part and the text of its paragraph, as a user finds

@@ -86,9 +86,10 @@ class WordTemplate:
         """:meth:`render`, and the wording the register keeps: the Word document's words and the
         PDF's pages (:mod:`agreementgen.wording`), read from this same rendering."""
         wanted = list(formats)
-        rendered = self.compiled.render_parts(context)
-        body = rendered.get(DOCUMENT_PART)
-        wording = word_wording(body, self.compiled.raw_part(STYLES_PART)) if body else Wording()
+        trees: dict[str, Any] = {}  # the rendered parts as parsed to check them: not parsed again
+        rendered = self.compiled.render_parts(context, trees)
+        body = trees.get(DOCUMENT_PART)
+        wording = word_wording(body, self.compiled.raw_part(STYLES_PART)) if body is not None else Wording()
         out: dict[str, bytes] = {}
         if "docx" in wanted:
             out["docx"] = self.compiled.zip(rendered)
