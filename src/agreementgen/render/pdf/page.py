@@ -698,11 +698,22 @@ def write_pdf(
             canv.setCreator("agreementgen")
             _Layout(canv, writer).run()
             canv.save()
+            _release(canv, writer)
     except AgreementgenError:
         raise
     except Exception as exc:
         raise RenderError(f"could not write the PDF of {_who(info)}: {type(exc).__name__}: {exc}") from exc
     return buffer.getvalue()
+
+
+def _release(canv: _DocumentCanvas, writer: _Writer) -> None:
+    """Let a written document's objects go as soon as it is written. They refer to one another in
+    cycles (the canvas and its form, tagger, document and flowables; elements and their kids),
+    which only the garbage collector would free: in a bulk run that was milliseconds a document."""
+    canv.tagger.release()
+    canv._doc.__dict__.clear()
+    canv.__dict__.clear()
+    writer.__dict__.clear()
 
 
 @contextlib.contextmanager

@@ -353,6 +353,17 @@ class Tagger:
 
     # -- the document --------------------------------------------------------------------
 
+    def release(self) -> None:
+        """Undo the links between elements (each refers to its parent and its kids) once written."""
+        for element in self.elements:
+            element.parent = None
+            element.kids = []
+        self.elements, self.stack, self.pages, self.widgets = [], [], [], []
+        self.continued.clear()
+        self.root.kids = []
+        self.canv = None
+        self.recordings = []
+
     def finish(self, doc: Any, title: str, lang: str) -> None:
         """Write the structure tree, and mark the catalog as a tagged PDF in ``lang`` titled ``title``."""
         catalog = doc.Catalog
