@@ -110,9 +110,6 @@ def per_document(sample: int, libreoffice: int) -> None:
     cost = pdf / untagged - 1
     met = "met" if cost <= 0.20 else "NOT met"
     print(f"  tagging cost per document                    : {cost:+7.1%}  (target <= +20%: {met})")
-    print(
-        f"  PDF per document, the same documents again   : {again * 1000:7.1f} ms  (tagged, the caches warm)"
-    )
     lo = libreoffice_per_document(docx[:libreoffice])
     if lo is not None:
         count = min(libreoffice, sample)
