@@ -10,8 +10,10 @@ the rendered document's own XML and writes the PDF from it. It knows nothing of 
     form.py       the AcroForm: text, date, checkbox, choice, signature and overlay fields
     fonts.py      Word fonts → the shipped metric-compatible fonts; cached subsets
     page.py       pages, headers and footers, identity (metadata, doc_id field, QR code)
+    tags.py       the tagged PDF's structure: elements, marked content, artifacts, the parent tree
 
-The supported subset of Word is listed in the README ("What the PDF writer renders").
+The supported subset of Word is listed in the README ("What the PDF writer renders"), and
+what is tagged for assistive technology ("Accessible PDFs: what is tagged").
 """
 
 from .page import DOC_ID_FIELD, DocumentInfo, clear_caches, write_pdf

@@ -14,6 +14,12 @@ owns everything that is not the flow of the text:
   margin beside the footer), so a printed and scanned return can be matched.
 * **Form fields** — the canvas turns each :class:`~agreementgen.render.pdf.flowables.FieldBox`
   the layout draws, and each overlay link, into a widget of the document's AcroForm.
+* **Tags** — the canvas's :class:`~agreementgen.render.pdf.tags.Tagger` is told what the
+  layout draws (headers, footers and the QR code as artifacts), and at save writes the
+  structure tree, ``/Lang``, the window title and the XMP metadata; each page gets its
+  ``/StructParents`` and a tab order that follows the structure.
+* **Release** — once written, a document's objects are unlinked (they refer to one another
+  in cycles), so they go at once rather than to the garbage collector.
 * **Determinism** — reportlab's invariant mode and fonts seeded in a fixed order: the
   same document gives the same bytes, whatever was rendered before in the process.
 
