@@ -27,11 +27,12 @@ from xml.sax.saxutils import escape
 from reportlab.pdfbase import pdfdoc
 
 from .fonts import Raw
+from .form import pdf_text
 
 __all__ = ["LEAVES", "UNTAGGED", "Element", "Indirect", "Tagger", "tagger_of"]
 
 # Roles whose drawing is one run of marked content; the others hold elements.
-LEAVES = frozenset({"P", "H1", "H2", "H3", "H4", "H5", "H6", "LI", "Caption"})
+LEAVES = frozenset({"P", "H1", "H2", "H3", "H4", "H5", "H6", "LI"})
 _PDFUA_NS = "http://www.aiim.org/pdfua/ns/id/"
 
 
@@ -109,7 +110,7 @@ def _element_bytes(element: Element, pages: list[bytes], numbers: dict[str, tupl
         if type(kid) is tuple and type(kid[1]) is int:  # most elements: one run of marked content
             return _ONE_RUN % (element.role.encode(), element.parent.number, pages[kid[0]], kid[1])
     page = None
-    for kid in element.kids:
+    for kid in kids:
         if not isinstance(kid, Element):
             page = kid[0]
             break
@@ -117,11 +118,11 @@ def _element_bytes(element: Element, pages: list[bytes], numbers: dict[str, tupl
     if page is not None:
         parts.append(b" /Pg " + pages[page])
     if element.alt:
-        parts.append(b" /Alt " + _text(element.alt))
+        parts.append(b" /Alt " + pdf_text(element.alt))
     if element.scope:
         parts.append(b" /A << /O /Table /Scope /%s >>" % element.scope.encode())
     parts.append(b" /K [")
-    for kid in element.kids:
+    for kid in kids:
         if isinstance(kid, Element):
             if kid.alive:
                 parts.append(b" %d 0 R" % kid.number)
@@ -138,12 +139,6 @@ def _element_bytes(element: Element, pages: list[bytes], numbers: dict[str, tupl
             parts.append(b" << /Type /OBJR /Obj %d 0 R /Pg %s >>" % (widget, pages[where]))
     parts.append(b" ] >>")
     return b"".join(parts)
-
-
-def _text(text: str) -> bytes:
-    from .form import pdf_text  # form imports fonts only; imported here to keep the layers one-way
-
-    return pdf_text(text)
 
 
 class Tagger:
